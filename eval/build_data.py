@@ -1,0 +1,132 @@
+"""``make data``: CLUENER2020 -> alpaca JSON files registered in dataset_info.json.
+
+Writes ``data/cluener_{train,val,dev,test}.json`` (default prompt) and ``data/cluener_guided_*.json`` (guided
+prompt), ``data/manifest.json`` (source, seed, val lines), and registers every file in ``dataset_info.json``.
+Then prints the round trip (gold -> target -> parse -> align -> score) on train and dev.
+
+Usage: ``python -m eval.build_data [--cluener-dir DIR] [--seed N] [--val-size N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .align import align
+from .cluener import CluenerFormatError, Example, SourceError, read_cluener, resolve_source
+from .files import atomic_write_json, atomic_write_text
+from .metrics import Scores, score_official, score_spans
+from .prompts import PROMPTS
+from .splits import MANIFEST, SPLITS, split_train_val
+from .target import parse_target, render_target
+
+DEFAULT_SEED = 42
+DEFAULT_VAL_SIZE = 500
+
+
+def dataset_name(split: str, prompt: str = "default") -> str:
+    return f"cluener_{split}" if prompt == "default" else f"cluener_{prompt}_{split}"
+
+
+def alpaca_record(example: Example, instruction: str) -> dict:
+    output = render_target(example.text, example.entities) if example.labelled else ""
+    return {"instruction": instruction, "input": example.text, "output": output}
+
+
+def render_alpaca(examples: list[Example], instruction: str) -> str:
+    """One record per line inside a JSON list: valid JSON, readable diffs, byte-identical across runs."""
+    rows = [json.dumps(alpaca_record(ex, instruction), ensure_ascii=False) for ex in examples]
+    return "[\n" + ",\n".join(rows) + "\n]\n"
+
+
+def round_trip(examples: list[Example]) -> tuple[Scores, Scores]:
+    """Score gold -> target -> parse -> align against gold: (official, span)."""
+    gold_strings, pred_strings, gold_spans, pred_spans = [], [], [], []
+    for ex in examples:
+        parsed = parse_target(render_target(ex.text, ex.entities))
+        spans, _missing = align(ex.text, parsed.entities)
+        gold_strings.append(ex.strings_by_label())
+        pred_strings.append(parsed.entities)
+        gold_spans.append(ex.entities)
+        pred_spans.append(spans)
+    return score_official(gold_strings, pred_strings), score_spans(gold_spans, pred_spans)
+
+
+def register(dataset_info: Path, names: dict[str, str]) -> None:
+    """Add or update the project's entries in dataset_info.json, keeping any others the user added."""
+    info = json.loads(dataset_info.read_text(encoding="utf-8")) if dataset_info.is_file() else {}
+    for name, file_name in names.items():
+        info[name] = {
+            "file_name": file_name,
+            "formatting": "alpaca",
+            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+        }
+    atomic_write_json(dataset_info, info)
+
+
+def build(
+    cluener_dir: str | None,
+    data_dir: str | Path = "data",
+    dataset_info: str | Path = "dataset_info.json",
+    seed: int = DEFAULT_SEED,
+    val_size: int = DEFAULT_VAL_SIZE,
+) -> dict:
+    data_dir = Path(data_dir)
+    paths = resolve_source(cluener_dir, data_dir / "raw")
+    official_train = read_cluener(paths["train"])
+    train, val = split_train_val(official_train, seed, val_size)
+    splits = {
+        "train": train,
+        "val": val,
+        "dev": read_cluener(paths["dev"]),
+        "test": read_cluener(paths["test"], labelled=False),
+    }
+    registered = {}
+    for prompt, instruction in PROMPTS.items():
+        for split in SPLITS:
+            name = dataset_name(split, prompt)
+            atomic_write_text(data_dir / f"{name}.json", render_alpaca(splits[split], instruction))
+            registered[name] = f"{data_dir.as_posix()}/{name}.json"
+    register(Path(dataset_info), registered)
+    manifest = {
+        "source_dir": str(paths["train"].parent.resolve()),
+        "seed": seed,
+        "val_size": val_size,
+        "counts": {split: len(rows) for split, rows in splits.items()},
+        "val_lines": [ex.line for ex in val],
+    }
+    atomic_write_json(data_dir / MANIFEST, manifest)
+    return {"splits": splits, "manifest": manifest, "datasets": registered}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cluener-dir", default=None, help="local folder with train/dev/test.json (else download)")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--dataset-info", default="dataset_info.json")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
+    args = parser.parse_args(argv)
+    try:
+        result = build(args.cluener_dir, args.data_dir, args.dataset_info, args.seed, args.val_size)
+    except (CluenerFormatError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    counts = result["manifest"]["counts"]
+    print("wrote " + ", ".join(f"{split} {n}" for split, n in counts.items()) + f" (seed {args.seed})")
+    for name, path in result["datasets"].items():
+        print(f"  {name:22s} {path}")
+    print("round trip gold -> target -> parse -> align, scored against gold:")
+    for split in ("train", "val", "dev"):
+        official, span = round_trip(result["splits"][split])
+        print(
+            f"  {split:5s} official macro {official.macro_f1:.4f} micro {official.micro_f1:.4f} | "
+            f"span micro {span.micro_f1:.4f} macro {span.macro_f1:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
