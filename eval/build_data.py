@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def build(
         for split in SPLITS:
             name = dataset_name(split, prompt)
             atomic_write_text(data_dir / f"{name}.json", render_alpaca(splits[split], instruction))
-            registered[name] = f"{data_dir.as_posix()}/{name}.json"
+            registered[name] = Path(os.path.relpath(data_dir / f"{name}.json", Path(dataset_info).parent)).as_posix()
     register(Path(dataset_info), registered)
     manifest = {
         "source_dir": str(paths["train"].parent.resolve()),

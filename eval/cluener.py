@@ -185,15 +185,17 @@ def read_cluener(path: str | os.PathLike, labelled: bool = True) -> list[Example
 def verify_sources(directory: str | os.PathLike) -> dict[str, Path]:
     """Check train/dev/test in ``directory`` against the pinned sha256; return split -> path."""
     directory = Path(directory)
-    paths = {}
-    for split, name in SPLIT_FILES.items():
-        path = directory / name
-        if not path.is_file():
-            raise SourceError(f"{path}: missing CLUENER file (expected {', '.join(SPLIT_FILES.values())})")
+    paths = {split: directory / name for split, name in SPLIT_FILES.items()}
+    missing = [path.name for path in paths.values() if not path.is_file()]
+    if missing:
+        raise SourceError(
+            f"{directory}: missing CLUENER file(s) {', '.join(missing)} "
+            f"(expected {', '.join(SPLIT_FILES.values())})"
+        )
+    for path in paths.values():
         digest = sha256_file(path)
-        if digest != SHA256[name]:
-            raise SourceError(f"{path}: sha256 {digest} does not match the official {SHA256[name]}")
-        paths[split] = path
+        if digest != SHA256[path.name]:
+            raise SourceError(f"{path}: sha256 {digest} does not match the official {SHA256[path.name]}")
     return paths
 
 

