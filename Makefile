@@ -22,6 +22,8 @@ QWEN3_RECIPE_8b   := qwen3_8b_lora_sft
 RECIPE      ?= $(QWEN3_RECIPE_$(QWEN3_SIZE))
 SPLIT       ?= dev
 RUN         ?=
+# Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
+ARGS        ?=
 
 # Servers listen on loopback unless you say otherwise; an API key comes only from the environment (API_KEY).
 API_HOST    ?= 127.0.0.1
@@ -39,6 +41,7 @@ help: ## List the targets
 	@echo ""
 	@echo "  Variables: CLUENER_DIR=<dir> SEED=$(SEED) VAL_SIZE=$(VAL_SIZE) SIZE=<0.6b|1.7b|4b|8b / 0.5b|1.5b|7b>"
 	@echo "             RECIPE=$(RECIPE) SPLIT=$(SPLIT) API_HOST=$(API_HOST) API_PORT=$(API_PORT)"
+	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
 	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
 
 $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh
@@ -69,7 +72,7 @@ check-recipe:
 	@test -f yaml_configs/train/$(RECIPE).yaml || { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
 
 train: $(STAMP) check-data check-recipe ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
-	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(ARGS)
 
 train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
 	$(MAKE) train RECIPE=$(QWEN3_RECIPE_$(or $(SIZE),$(QWEN3_SIZE)))
@@ -79,7 +82,7 @@ train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; S
 
 predict: $(STAMP) check-data check-recipe ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=cluener_$(SPLIT) \
-	  output_dir=saves/$(RECIPE)/predict_$(SPLIT)
+	  output_dir=saves/$(RECIPE)/predict_$(SPLIT) $(ARGS)
 
 predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)
 	$(PY) -m eval.api_predict --split $(SPLIT) --name $(RECIPE) --base-url http://$(API_HOST):$(API_PORT)/v1 \
@@ -90,13 +93,13 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	$(PY) -m eval score saves/$(RECIPE)/predict_test/generated_predictions.jsonl --split test --name $(RECIPE)-test
 
 chat: $(STAMP) check-recipe ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
-	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml
+	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(ARGS)
 
 export: $(STAMP) check-recipe ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
-	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml
+	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
 
 api: $(STAMP) check-recipe ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000)
-	API_HOST=$(API_HOST) API_PORT=$(API_PORT) $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml
+	API_HOST=$(API_HOST) API_PORT=$(API_PORT) $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(ARGS)
 
 report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
 	$(if $(PRED),$(PY) -m eval score $(PRED) --split $(SPLIT) --name $(or $(RUN),$(RECIPE)-$(SPLIT)),$(PY) -m eval report)

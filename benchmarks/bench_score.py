@@ -93,13 +93,25 @@ def main() -> int:
         paths = make_predictions(data_dir, folder)
         reports = folder / "reports"
         for name, path in paths.items():
-            argv = ["score", str(path), "--split", "dev", "--name", f"bench-{name}", "--reports", str(reports),
-                    "--data-dir", str(data_dir)]
+            argv = [
+                "score",
+                str(path),
+                "--split",
+                "dev",
+                "--name",
+                f"bench-{name}",
+                "--reports",
+                str(reports),
+                "--data-dir",
+                str(data_dir),
+            ]
             start = time.perf_counter()
             status = eval_main(argv)
             in_process = time.perf_counter() - start
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "eval", *argv], cwd=ROOT, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "eval", *argv], cwd=ROOT, capture_output=True, text=True, check=False
+            )
             fresh = time.perf_counter() - start
             if status != 0 or proc.returncode != 0:
                 print(proc.stderr, file=sys.stderr)

@@ -24,7 +24,7 @@ from pathlib import Path
 from .cluener import SHA256, CluenerFormatError, Example, SourceError, read_cluener
 from .files import atomic_write_jsonl, sha256_file
 from .predictions import PredictionsFormatError, PredictionsMismatchError, check_alignment, read_predictions
-from .report import REPORT_FILES, RunNameError, load_baselines, write_index, write_run
+from .report import REPORT_FILES, RunNameError, check_run_name, load_baselines, write_index, write_run
 from .scoring import Run, score_run
 from .splits import MANIFEST, SPLITS, load_split, read_manifest
 
@@ -119,6 +119,7 @@ def summary_line(metrics: dict, reports_dir: Path) -> str:
 
 
 def cmd_score(args) -> int:
+    check_run_name(args.name)
     gold = gold_from_file(args.gold) if args.gold else gold_from_split(args.split, args.data_dir)
     metrics = score_file(Path(args.predictions), gold, args.name, Path(args.reports), not args.no_prompt_check)
     write_index(args.reports)
@@ -166,6 +167,7 @@ def cmd_report(args) -> int:
             print(f"{reports / name}/: up to date ({pred_path})")
             continue
         try:
+            check_run_name(name)
             gold = gold_from_split(split, args.data_dir, cache)
             metrics = score_file(pred_path, gold, name, reports, not args.no_prompt_check, baselines)
         except INPUT_ERRORS as exc:

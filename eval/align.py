@@ -69,7 +69,10 @@ def align_strings(text: str, strings_by_label: Mapping[str, Sequence[str]]) -> A
                 pos = text.find(string, pos + 1)
         if not placed:
             overlapped.extend(Entity(label, p, p + len(string)) for p in _occurrences(text, string))
-    key = lambda e: (e.start, e.end, e.label)  # noqa: E731
+
+    def key(e: Entity) -> tuple[int, int, str]:
+        return e.start, e.end, e.label
+
     return Alignment(sorted(entities, key=key), [pairs[i] for i in sorted(missing)], sorted(overlapped, key=key))
 
 

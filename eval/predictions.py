@@ -121,7 +121,8 @@ def check_alignment(
     if len(predictions) != len(gold):
         raise PredictionsMismatchError(
             f"{predictions_path}: {len(predictions)} predictions, but {gold_path} has {len(gold)} sentences; "
-            "predictions must be one line per gold line, in the same order (wrong --split/--gold?)"
+            "predictions must be one line per gold line, in the same order (wrong --split/--gold, or max_samples set "
+            "in the predict recipe?)"
         )
     if not check_prompts:
         return "disabled (--no-prompt-check)"
@@ -130,7 +131,9 @@ def check_alignment(
     if any(not p.prompt for p in predictions):
         return "not possible (some lines have no prompt)"
     bad = [
-        (p, ex) for p, ex in zip(predictions, gold) if _normalise(ex.text) not in _normalise(p.prompt or "")
+        (p, ex)
+        for p, ex in zip(predictions, gold, strict=True)
+        if _normalise(ex.text) not in _normalise(p.prompt or "")
     ]
     if bad:
         p, ex = bad[0]

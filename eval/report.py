@@ -96,6 +96,14 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\r", " ").replace("\n", " ")
 
 
+def code(text: str) -> str:
+    """Inline code for arbitrary text (no escapes are processed inside code spans, so none are added)."""
+    text = str(text).replace("\r", " ").replace("\n", " ")
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
 def fmt(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -110,7 +118,7 @@ def frame_to_markdown(frame) -> str:
     """A pandas DataFrame (cells already formatted) as a GitHub Markdown table, index as the first column."""
     header = [str(frame.index.name or ""), *map(str, frame.columns)]
     rows = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for index, values in zip(frame.index, frame.itertuples(index=False)):
+    for index, values in zip(frame.index, frame.itertuples(index=False), strict=True):
         cells = [str(index), *("" if v is None else str(v) for v in values)]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -129,8 +137,12 @@ def per_class_table(scores: dict) -> str:
         for label, c in ((label, scores["per_class"][label]) for label in LABELS)
     ]
     support = scores["support"]
-    rows.append(("micro avg", fmt(scores["micro_precision"]), fmt(scores["micro_recall"]), fmt(scores["micro_f1"]), support))
-    rows.append(("macro avg", fmt(scores["macro_precision"]), fmt(scores["macro_recall"]), fmt(scores["macro_f1"]), support))
+    rows.append(
+        ("micro avg", fmt(scores["micro_precision"]), fmt(scores["micro_recall"]), fmt(scores["micro_f1"]), support)
+    )
+    rows.append(
+        ("macro avg", fmt(scores["macro_precision"]), fmt(scores["macro_recall"]), fmt(scores["macro_f1"]), support)
+    )
     return table(("class", "precision", "recall", "f1-score", "support"), rows)
 
 
@@ -150,7 +162,10 @@ def render_chart(metrics: dict, baselines: dict | None = None) -> bytes:
     ax = fig.add_subplot()
     x = np.arange(len(LABELS))
     width = 0.38
-    for offset, values, name in ((-width / 2, official, "official (string sets)"), (width / 2, span, "span (type, start, end)")):
+    for offset, values, name in (
+        (-width / 2, official, "official (string sets)"),
+        (width / 2, span, "span (type, start, end)"),
+    ):
         bars = ax.bar(x + offset, values, width, label=name)
         ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=7, padding=1)
     if baselines and metrics.get("split") == baselines["span_dev"]["split"]:
@@ -158,14 +173,15 @@ def render_chart(metrics: dict, baselines: dict | None = None) -> bytes:
         ref = [best["per_class"][label]["f1"] for label in LABELS]
         ax.scatter(x + width / 2, ref, marker="_", s=400, color="black", zorder=3, label=f"{best['model']} span (dev)")
     ax.set_xticks(x, LABELS, rotation=25, ha="right")
-    ax.set_ylim(0, 1.08)
+    ax.set_ylim(0, 1.22)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("F1")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(
         f"{metrics['name']} ({metrics['split']}): per-class F1 - official macro "
         f"{metrics['official']['macro_f1']:.4f}, span micro {metrics['span']['micro_f1']:.4f}"
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
@@ -178,15 +194,35 @@ def render_chart(metrics: dict, baselines: dict | None = None) -> bytes:
 def _summary(metrics: dict) -> list[str]:
     off, span = metrics["official"], metrics["span"]
     rows = [
-        ("official macro F1", fmt(off["macro_f1"]), fmt(off["macro_precision"]), fmt(off["macro_recall"]),
-         "CLUENER score.py: per sentence and type, sets of entity strings; F1 per type, mean over the 10 types "
-         "(leaderboard Overall@Macro)"),
-        ("official micro F1", fmt(off["micro_f1"]), fmt(off["micro_precision"]), fmt(off["micro_recall"]),
-         "the same string sets, counts pooled over types (what LLM papers quote as F1)"),
-        ("span micro F1", fmt(span["micro_f1"]), fmt(span["micro_precision"]), fmt(span["micro_recall"]),
-         "(type, start, end) exact match, pooled (BERT-family tables, seqeval strict IOB2)"),
-        ("span macro F1", fmt(span["macro_f1"]), fmt(span["macro_precision"]), fmt(span["macro_recall"]),
-         "(type, start, end) exact match, F1 per type, mean over the 10 types"),
+        (
+            "official macro F1",
+            fmt(off["macro_f1"]),
+            fmt(off["macro_precision"]),
+            fmt(off["macro_recall"]),
+            "CLUENER score.py: per sentence and type, sets of entity strings; F1 per type, mean over the 10 types "
+            "(leaderboard Overall@Macro)",
+        ),
+        (
+            "official micro F1",
+            fmt(off["micro_f1"]),
+            fmt(off["micro_precision"]),
+            fmt(off["micro_recall"]),
+            "the same string sets, counts pooled over types (what LLM papers quote as F1)",
+        ),
+        (
+            "span micro F1",
+            fmt(span["micro_f1"]),
+            fmt(span["micro_precision"]),
+            fmt(span["micro_recall"]),
+            "(type, start, end) exact match, pooled (BERT-family tables, seqeval strict IOB2)",
+        ),
+        (
+            "span macro F1",
+            fmt(span["macro_f1"]),
+            fmt(span["macro_precision"]),
+            fmt(span["macro_recall"]),
+            "(type, start, end) exact match, F1 per type, mean over the 10 types",
+        ),
     ]
     return [
         "## Summary",
@@ -229,13 +265,18 @@ def _parse_section(metrics: dict) -> list[str]:
         "",
     ]
     if parse["repairs"]:
-        lines += [table(("repair", "lines"), [(md(k), v) for k, v in parse["repairs"].items()]), ""]
+        lines += [
+            "Recoveries (lines; a repaired line can have several):",
+            "",
+            table(("repair", "lines"), [(md(k), v) for k, v in parse["repairs"].items()]),
+            "",
+        ]
     examples = parse.get("examples", {})
     for status in ("failed", "repaired"):
         if examples.get(status):
             lines += [f"{status.capitalize()} outputs (first {len(examples[status])}):", ""]
             lines += [
-                f"- line {e['line']}: `{md(json.dumps(e['predict'], ensure_ascii=False))}`"
+                f"- line {e['line']}: {code(json.dumps(e['predict'], ensure_ascii=False))}"
                 + (f" ({md(', '.join(e['repairs']))})" if e["repairs"] else "")
                 for e in examples[status]
             ]
@@ -347,7 +388,7 @@ def comparison_section(metrics: dict, baselines: dict, other_runs: Sequence[dict
         "",
         frame_to_markdown(frame2),
         "",
-        f"Source: `eval/baselines.json` ({md(baselines['source'])}). CLUENER test labels are not public: test "
+        f"Source: `eval/baselines.json`, from {md(baselines['source'])}. CLUENER test labels are not public: test "
         "figures come from the leaderboard (submit `cluener_predict.json` of a test run).",
         "",
     ]
@@ -376,16 +417,14 @@ def comparison_section(metrics: dict, baselines: dict, other_runs: Sequence[dict
     return lines
 
 
-def render_report(
-    metrics: dict, baselines: dict, other_runs: Sequence[dict] = (), problems: Sequence[str] = ()
-) -> str:
+def render_report(metrics: dict, baselines: dict, other_runs: Sequence[dict] = (), problems: Sequence[str] = ()) -> str:
     lines = [
         f"# {md(metrics['name'])}: CLUENER2020 NER evaluation ({metrics['split']})",
         "",
-        f"- predictions: `{metrics['predictions']}` ({metrics['lines']} lines, sha256 "
+        f"- predictions: {code(metrics['predictions'])} ({metrics['lines']} lines, sha256 "
         f"{metrics['predictions_sha256'][:12]}…)",
-        f"- gold: `{metrics['gold']}`",
-        f"- files: " + ", ".join(f"[{n}]({n})" for n in metrics["files"].values() if n != REPORT_FILES["report"]),
+        f"- gold: {md(metrics['gold'])}",
+        "- files: " + ", ".join(f"[{n}]({n})" for n in metrics["files"].values() if n != REPORT_FILES["report"]),
         "",
     ]
     if metrics["official"] is None:
@@ -442,8 +481,19 @@ def render_index(runs: Sequence[dict], problems: Sequence[str] = ()) -> str:
         "- Test runs have no gold labels: parse statistics and the submission file only.",
         "",
         table(
-            ("run", "split", "lines", "official macro F1", "official micro F1", "span micro F1", "span macro F1",
-             "ok", "repaired", "failed", "hallucinated"),
+            (
+                "run",
+                "split",
+                "lines",
+                "official macro F1",
+                "official micro F1",
+                "span micro F1",
+                "span macro F1",
+                "ok",
+                "repaired",
+                "failed",
+                "hallucinated",
+            ),
             rows,
         )
         if rows

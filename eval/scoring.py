@@ -106,7 +106,7 @@ def _overlaps(a: Entity, b: Entity) -> bool:
 
 
 def _describe(text: str, ent: Entity) -> str:
-    return f"{ent.label} {text[ent.start:ent.end]} [{ent.start},{ent.end})"
+    return f"{ent.label} {text[ent.start : ent.end]} [{ent.start},{ent.end})"
 
 
 def _example(line: LineResult, detail: str) -> dict:
@@ -183,8 +183,9 @@ class Run:
         status = Counter(line.parse.status for line in self.lines)
         repairs: Counter = Counter()
         unknown: Counter = Counter()
+        failures: Counter = Counter()
         for line in self.lines:
-            repairs.update(line.parse.repairs)
+            (failures if line.parse.status == FAILED else repairs).update(line.parse.repairs)
             unknown.update(line.parse.unknown_labels)
         return {
             "total": len(self.lines),
@@ -201,6 +202,7 @@ class Run:
             "predicted_strings": sum(len(v) for line in self.lines for v in line.parse.entities.values()),
             "predicted_spans": sum(len(line.entities) for line in self.lines),
             "repairs": dict(sorted(repairs.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "failure_reasons": dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
         }
 
     def error_counts(self) -> dict[str, int]:
@@ -234,7 +236,7 @@ def score_run(predictions: Sequence[Prediction], gold: Sequence[Example]) -> Run
     if len(predictions) != len(gold):
         raise ValueError(f"{len(predictions)} predictions for {len(gold)} gold sentences")
     lines = []
-    for index, (prediction, example) in enumerate(zip(predictions, gold)):
+    for index, (prediction, example) in enumerate(zip(predictions, gold, strict=True)):
         parsed = parse_target(prediction.predict)
         aligned = align_strings(example.text, parsed.entities)
         lines.append(

@@ -174,7 +174,7 @@ class _Obj(dict):
     pairs: list
 
     @classmethod
-    def from_pairs(cls, pairs: list) -> "_Obj":
+    def from_pairs(cls, pairs: list) -> _Obj:
         obj = cls(pairs)
         obj.pairs = list(pairs)
         return obj

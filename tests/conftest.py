@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -44,3 +45,35 @@ def tiny_qwen3() -> Path:
 
     return build(TINY_QWEN3)
 
+
+
+# ---------------------------------------------------------------- predictions (eval package tests)
+
+
+@pytest.fixture(scope="session")
+def data_dir(built) -> Path:
+    """The data/ folder of the temp `make data` build (holds manifest.json, which --split resolves through)."""
+    return built["root"] / "data"
+
+
+@pytest.fixture(scope="session")
+def dev_gold(built):
+    return built["splits"]["dev"]
+
+
+@pytest.fixture(scope="session")
+def dev_records(data_dir) -> list[dict]:
+    """The alpaca records of data/cluener_dev.json (instruction, input, output)."""
+    return json.loads((data_dir / "cluener_dev.json").read_text(encoding="utf-8"))
+
+
+def lf_row(record: dict, predict: str) -> dict:
+    """A line as LLaMA-Factory's do_predict writes it (the prompt is the decoded chat-templated input)."""
+    prompt = f"<|im_start|>user\n{record['instruction']}\n{record['input']}<|im_end|>\n<|im_start|>assistant\n"
+    return {"prompt": prompt, "predict": predict, "label": record.get("output", "")}
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path

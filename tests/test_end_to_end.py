@@ -1,0 +1,160 @@
+"""The chain a GPU user runs, for real on CPU, through the Makefile and the real `llamafactory-cli`:
+
+make data -> make train (LoRA, a real recipe, a few steps) -> make predict (dev) -> make chat (piped, ends on
+`exit`) -> make export (merge) -> make report -> make submit; then `make demo`, the overfit proof.
+
+Everything runs in a temp copy of the repository's front door (so the repo's data/, saves/ and reports/ are left
+alone), with the tiny Qwen3 in place of the recipe's model. Only the model path and the keys a CPU cannot honour
+(bf16) are overridden, plus max_steps / max_new_tokens to keep CPU time short.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SHARED_CLUENER
+
+pytestmark = pytest.mark.slow
+
+RECIPE = "qwen3_0.6b_lora_sft"
+VENV = Path(sys.prefix)
+FRONT_DOOR_FILES = ["Makefile", "dataset_info.json", "pyproject.toml", "requirements.txt", "requirements-common.txt",
+                    "requirements-cpu.txt"]  # fmt: skip
+FRONT_DOOR_DIRS = ["eval", "scripts", "yaml_configs", "benchmarks"]
+
+
+def make(root: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["make", f"VENV={VENV}", f"CLUENER_DIR={SHARED_CLUENER}", *args],
+        cwd=root, input=stdin, capture_output=True, text=True, timeout=3600,
+    )  # fmt: skip
+    if check and result.returncode != 0:
+        pytest.fail(f"make {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("repo")
+    for name in FRONT_DOOR_FILES:
+        shutil.copy2(ROOT / name, root / name)  # copy2 keeps mtimes: the venv stamp stays up to date
+    for name in FRONT_DOOR_DIRS:
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(workdir) -> Path:
+    result = make(workdir, "data")
+    assert "round trip" in result.stdout
+    dev_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("dev "))
+    assert "official macro 1.0000 micro 1.0000" in dev_line
+    return workdir / "data"
+
+
+@pytest.fixture(scope="module")
+def tiny(workdir, data) -> Path:
+    """The tiny Qwen3 (small BPE trained on the prepared train file, for CPU speed)."""
+    out = workdir / "tiny-qwen3"
+    subprocess.run(
+        [sys.executable, "scripts/tiny_qwen.py", str(out), "--small-bpe-corpus", "data/cluener_train.json"],
+        cwd=workdir, check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    return out
+
+
+def overrides(tiny: Path, *extra: str, bf16: bool = True) -> str:
+    """The tiny model in place of the recipe's; bf16 off where the config has it (train / predict)."""
+    return " ".join([f"model_name_or_path={tiny}", *(["bf16=false"] if bf16 else []), *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(workdir, tiny) -> Path:
+    make(workdir, "train", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_steps=4', 'max_samples=64')}")
+    return workdir / "saves" / RECIPE
+
+
+def test_train_writes_a_lora_adapter(trained):
+    config = json.loads((trained / "adapter_config.json").read_text())
+    assert config["r"] == 16 and (trained / "adapter_model.safetensors").is_file()
+    assert {"q_proj", "v_proj", "down_proj"} <= set(config["target_modules"])
+    log = [json.loads(line) for line in (trained / "trainer_log.jsonl").read_text().splitlines()]
+    assert log[-1]["current_steps"] == 4
+
+
+@pytest.fixture(scope="module")
+def predicted(workdir, trained, tiny) -> Path:
+    make(workdir, "predict", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=12')}")
+    return workdir / "saves" / RECIPE / "predict_dev" / "generated_predictions.jsonl"
+
+
+def test_predict_writes_one_line_per_dev_sentence(predicted, data):
+    rows = [json.loads(line) for line in predicted.read_text(encoding="utf-8").splitlines()]
+    dev = json.loads((data / "cluener_dev.json").read_text(encoding="utf-8"))
+    assert len(rows) == len(dev) == 1343
+    assert all({"prompt", "predict", "label"} <= set(row) for row in rows)
+    assert dev[0]["input"] in rows[0]["prompt"] and dev[-1]["input"] in rows[-1]["prompt"]
+    assert "<think>\n\n</think>" in rows[0]["prompt"]  # qwen3 template with enable_thinking: false
+
+
+def test_chat_answers_and_exits(workdir, trained, tiny):
+    result = make(workdir, "chat", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=8', bf16=False)}",
+                  stdin="彭小军认为，国内银行现在走的是台湾的发卡模式\nexit\n")  # fmt: skip
+    assert "Assistant:" in result.stdout
+
+
+def test_export_merges_the_adapter(workdir, trained, tiny):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    make(workdir, "export", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, bf16=False)}")
+    merged_dir = workdir / "saves" / RECIPE / "merged"
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(merged_dir)
+    base = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
+    reference = PeftModel.from_pretrained(base, trained).merge_and_unload()
+    ids = tokenizer("叶老桂认为", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        got, want = merged(ids).logits, reference(ids).logits
+    assert torch.allclose(got, want, atol=0.05), float((got - want).abs().max())
+
+
+def test_make_report_scores_the_predictions(workdir, predicted):
+    make(workdir, "report")
+    run = workdir / "reports" / f"{RECIPE}-dev"
+    for name in ("report.md", "metrics.json", "f1_per_class.png", "cluener_predict.json"):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    parse = metrics["parse"]
+    assert parse["ok"] + parse["repaired"] + parse["failed"] == 1343
+    for metric in ("official", "span"):
+        assert set(metrics[metric]["per_class"]) == {"address", "book", "company", "game", "government", "movie",
+                                                     "name", "organization", "position", "scene"}  # fmt: skip
+    assert len((run / "cluener_predict.json").read_text().splitlines()) == 1343
+    assert f"{RECIPE}-dev" in (workdir / "reports" / "README.md").read_text()
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    make(workdir, "report")  # nothing new to score: the run's files are kept as they are
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_make_submit_writes_the_leaderboard_file(workdir, trained, tiny):
+    make(workdir, "submit", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=12')}")
+    lines = (workdir / "reports" / f"{RECIPE}-test" / "cluener_predict.json").read_text().splitlines()
+    assert len(lines) == 1345
+    assert [json.loads(line)["id"] for line in lines] == list(range(1345))
+
+
+def test_demo_overfit_proof(workdir):
+    """`make demo`: full fine-tuning on 16 sentences, greedy predictions on them, official micro F1 >= 0.9."""
+    result = make(workdir, "demo")
+    assert "report: reports/demo_tiny_qwen3_full_sft-train16/report.md" in result.stdout
+    metrics = json.loads((workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "metrics.json").read_text())
+    assert metrics["official"]["micro_f1"] >= 0.9, metrics["official"]
+    assert metrics["parse"]["failed"] == 0
