@@ -64,9 +64,10 @@ test: $(STAMP) ## Run the test suite (CPU; builds its own tiny Qwen3; reads ../s
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
 	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
-bench: $(STAMP) check-data ## Benchmarks: token statistics and scoring speed
+bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make demo` wall time
 	$(PY) benchmarks/token_stats.py
 	$(PY) benchmarks/bench_score.py
+	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
 check-recipe:
 	@test -f yaml_configs/train/$(RECIPE).yaml || { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
@@ -81,7 +82,9 @@ train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; S
 	$(MAKE) train RECIPE=qwen2.5_$(or $(SIZE),$(QWEN25_SIZE))_lora_sft
 
 predict: $(STAMP) check-data check-recipe ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
-	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=cluener_$(SPLIT) \
+	@# The recipe's own dev dataset (cluener_dev, or cluener_guided_dev for the guided prompt), switched to SPLIT.
+	dataset=$$(sed -n 's/^eval_dataset: *\([A-Za-z0-9_.-]*\).*/\1/p' yaml_configs/predict/$(RECIPE).yaml); \
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$${dataset%_dev}_$(SPLIT) \
 	  output_dir=saves/$(RECIPE)/predict_$(SPLIT) $(ARGS)
 
 predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)

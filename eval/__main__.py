@@ -7,7 +7,9 @@
                                                         (run <RECIPE>-<SPLIT>[_<suffix>]), then reports/README.md
   submit PRED --out FILE [--split test | --gold FILE]   the CLUENER-format submission file only
 
-PRED is ``generated_predictions.jsonl`` (one JSON object per line with ``predict``, in dataset order). The gold
+PRED is ``generated_predictions.jsonl`` (one JSON object per line with ``predict``, in dataset order; a line may
+add its exact ``spans``), or a CLUENER-format predictions file (``label`` holds the spans; see eval/predictions.py,
+for span taggers such as encoder_ner). The gold
 comes from ``--split`` (train / val / dev / test, through data/manifest.json as written by ``make data``) or from a
 CLUENER file (``--gold``). Exit status: 0 done, 1 an input error (named file:line: problem), 2 bad arguments.
 """

@@ -59,10 +59,10 @@ import random
 import re
 import sys
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .files import atomic_write_jsonl
@@ -211,7 +211,7 @@ def default_output(name: str, split: str, saves_dir: str | os.PathLike = "saves"
 def progress_path(output: str | os.PathLike) -> Path:
     """``.../generated_predictions.jsonl`` -> ``.../generated_predictions.progress.jsonl``."""
     output = Path(output)
-    stem = output.name[: -len(".jsonl")] if output.name.endswith(".jsonl") else output.name
+    stem = output.name.removesuffix(".jsonl")
     return output.with_name(f"{stem}.progress.jsonl")
 
 
@@ -260,7 +260,7 @@ def read_progress(path: str | os.PathLike, records: list[Record]) -> Progress | 
 
     header = parse(1, lines[0]).get("header")
     if not isinstance(header, dict) or header.get("format") != PROGRESS_FORMAT:
-        raise fail(1, f"not a progress header (expected {{\"header\": {{\"format\": \"{PROGRESS_FORMAT}\", ...}}}})")
+        raise fail(1, f'not a progress header (expected {{"header": {{"format": "{PROGRESS_FORMAT}", ...}}}})')
     if header.get("n") != len(records):
         raise fail(1, f"made for a dataset of {header.get('n')} records, this one has {len(records)}")
     done: dict[int, dict[str, Any]] = {}
@@ -412,12 +412,16 @@ class Client:
                     try:
                         return response.json()
                     except ValueError:
-                        raise RequestError(f"{response.url}: HTTP 200 with a body that is not JSON: "
-                                           f"{response.text[:300]!r}") from None
+                        raise RequestError(
+                            f"{response.url}: HTTP 200 with a body that is not JSON: {response.text[:300]!r}"
+                        ) from None
                 body = response.text[:500]
                 if response.status_code not in RETRYABLE_STATUS:
-                    hint = " (the API key is read from API_KEY, else OPENAI_API_KEY)" if response.status_code in (
-                        401, 403) else ""
+                    hint = (
+                        " (the API key is read from API_KEY, else OPENAI_API_KEY)"
+                        if response.status_code in (401, 403)
+                        else ""
+                    )
                     raise RequestError(f"{response.url}: HTTP {response.status_code}: {body}{hint}")
                 last_error = f"HTTP {response.status_code}: {body[:200]}"
                 retry_after = _retry_after(response.headers.get("retry-after"))
@@ -427,8 +431,10 @@ class Client:
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self.max_backoff))
             self._wait(delay)
-        raise RequestError(f"{self.base_url}{path if path.startswith('/') else '/' + path}: gave up after "
-                           f"{self.max_retries + 1} attempts; last error: {last_error}")
+        raise RequestError(
+            f"{self.base_url}{path if path.startswith('/') else '/' + path}: gave up after "
+            f"{self.max_retries + 1} attempts; last error: {last_error}"
+        )
 
     def list_models(self) -> list[str]:
         data = self._request("GET", "models")
@@ -452,7 +458,20 @@ class Client:
             content = choice["message"].get("content")
         except (KeyError, IndexError, TypeError, AttributeError):
             raise RequestError(f"{self.base_url}/chat/completions: unexpected answer {str(data)[:300]}") from None
-        return (content if isinstance(content, str) else ""), choice.get("finish_reason")
+        return _clean_text(content if isinstance(content, str) else ""), choice.get("finish_reason")
+
+
+def _clean_text(text: str) -> str:
+    """Lone surrogates (a JSON ``\\ud800`` escape from a server) cannot be written as UTF-8: U+FFFD instead.
+
+    >>> _clean_text("ok\\ud800!") == "ok\\ufffd!"
+    True
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -510,8 +529,10 @@ def run(
         else:
             check_settings(progress, settings)
             if progress.dropped_tail:
-                print(f"warning: {sidecar}: dropped an incomplete last line (cut by a crash); it is redone",
-                      file=sys.stderr)
+                print(
+                    f"warning: {sidecar}: dropped an incomplete last line (cut by a crash); it is redone",
+                    file=sys.stderr,
+                )
             writer.keep(progress.valid_bytes)
             done = dict(progress.done)
         wanted = records if limit is None else records[:limit]
@@ -652,29 +673,48 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         epilog="See the module docstring (python -c 'import eval.api_predict as m; help(m)') for the details.",
     )
-    parser.add_argument("--name", help="recipe basename: output under saves/<name>/predict_<split>_api/, and the "
-                                       "dataset variant, max tokens and thinking setting of yaml_configs/*/<name>.yaml")
+    parser.add_argument(
+        "--name",
+        help="recipe basename: output under saves/<name>/predict_<split>_api/, and the "
+        "dataset variant, max tokens and thinking setting of yaml_configs/*/<name>.yaml",
+    )
     parser.add_argument("--split", help="train|val|dev|test: the recipe's dataset of that split (default: dev)")
-    parser.add_argument("--dataset", help="instead of --split: a name registered in <dataset-dir>/dataset_info.json "
-                                          "(e.g. cluener_dev) or an alpaca .json/.jsonl file")
+    parser.add_argument(
+        "--dataset",
+        help="instead of --split: a name registered in <dataset-dir>/dataset_info.json "
+        "(e.g. cluener_dev) or an alpaca .json/.jsonl file",
+    )
     parser.add_argument("--dataset-dir", default=".", help="folder of dataset_info.json (default: .)")
     parser.add_argument("--recipe-dir", default="yaml_configs", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help="output file (default: saves/<name>/predict_<split>_api/"
-                                         "generated_predictions.jsonl)")
+    parser.add_argument(
+        "--output", help="output file (default: saves/<name>/predict_<split>_api/generated_predictions.jsonl)"
+    )
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default: {DEFAULT_BASE_URL}")
-    parser.add_argument("--model", help="model name sent in the request (default: the only one the server lists; "
-                                        "vllm serve with LoRA: the --lora-modules name)")
+    parser.add_argument(
+        "--model",
+        help="model name sent in the request (default: the only one the server lists; "
+        "vllm serve with LoRA: the --lora-modules name)",
+    )
     parser.add_argument("--system", help="system message (default: none, the chat template's default applies)")
     parser.add_argument("--max-tokens", type=_positive_int, help="default: the recipe's max_new_tokens, else 128")
-    parser.add_argument("--extra-body", type=_json_object, default=None,
-                        help="JSON object merged into each request. Default: "
-                             "'{\"chat_template_kwargs\": {\"enable_thinking\": false}}' when the recipe has "
-                             "enable_thinking: false (hybrid Qwen3; vllm serve needs it, LLaMA-Factory ignores it)")
+    parser.add_argument(
+        "--extra-body",
+        type=_json_object,
+        default=None,
+        help="JSON object merged into each request (model, messages, temperature, max_tokens and stream stay the "
+        "client's). Default: "
+        '\'{"chat_template_kwargs": {"enable_thinking": false}}\' when the recipe has '
+        "enable_thinking: false (hybrid Qwen3; vllm serve needs it, LLaMA-Factory ignores it)",
+    )
     parser.add_argument("--concurrency", type=_positive_int, default=8, help="requests in flight (default: 8)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default: 600)")
     parser.add_argument("--max-retries", type=int, default=8, help="retries per request (default: 8)")
-    parser.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each time "
-                                                                   "(default: 1, capped at 60)")
+    parser.add_argument(
+        "--backoff",
+        type=float,
+        default=1.0,
+        help="first retry delay in seconds, doubled each time (default: 1, capped at 60)",
+    )
     parser.add_argument("--limit", type=_positive_int, help="only the first N records (a smoke run)")
     parser.add_argument("--restart", action="store_true", help="discard earlier progress and start over")
     parser.add_argument("--no-progress-bar", action="store_true")
@@ -717,8 +757,11 @@ def main(argv: list[str] | None = None) -> int:
         if client.model is None:
             models = client.list_models()
             if len(models) != 1:
-                print(f"error: {args.base_url} serves {len(models)} models ({', '.join(models) or 'none'}); "
-                      "pick one with --model", file=sys.stderr)
+                print(
+                    f"error: {args.base_url} serves {len(models)} models ({', '.join(models) or 'none'}); "
+                    "pick one with --model",
+                    file=sys.stderr,
+                )
                 return 1
             client.model = models[0]
         settings = {
@@ -729,11 +772,15 @@ def main(argv: list[str] | None = None) -> int:
             "dataset": str(path),
             "base_url": args.base_url,
         }
-        print(f"{dataset} ({path}, {len(records)} records) -> {output}\n"
-              f"  model {client.model} at {args.base_url}, greedy, max_tokens {max_tokens}"
-              + (f", extra body {json.dumps(extra_body)}" if extra_body else ""), file=sys.stderr)
-        summary = run(records, output, client, settings, args.concurrency, args.restart, args.limit,
-                      not args.no_progress_bar)
+        print(
+            f"{dataset} ({path}, {len(records)} records) -> {output}\n"
+            f"  model {client.model} at {args.base_url}, greedy, max_tokens {max_tokens}"
+            + (f", extra body {json.dumps(extra_body)}" if extra_body else ""),
+            file=sys.stderr,
+        )
+        summary = run(
+            records, output, client, settings, args.concurrency, args.restart, args.limit, not args.no_progress_bar
+        )
     except (ProgressError, RequestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -744,8 +791,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {summary.truncated} answers stopped at max_tokens {max_tokens}", file=sys.stderr)
     if summary.output is None:
         why = summary.error or "incomplete"
-        print(f"stopped ({why}): {summary.done}/{summary.total} done, {summary.new} new, kept in {sidecar}; "
-              "rerun the same command to resume", file=sys.stderr)
+        print(
+            f"stopped ({why}): {summary.done}/{summary.total} done, {summary.new} new, kept in {sidecar}; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130 if summary.error == "interrupted" else 1
     print(f"wrote {summary.output}: {summary.total} predictions ({summary.new} new this run)", file=sys.stderr)
     if args.limit is not None:

@@ -4,6 +4,19 @@
 one JSON object per line, in dataset order, ``{"prompt": ..., "predict": ..., "label": ...}``. ``predict`` is the
 model output (untrusted text, parsed later by :mod:`eval.target`); ``prompt`` is the decoded model input.
 
+Span predictions. A tagger knows the exact character spans of its entities; re-aligning its strings would lose
+that (repeated mentions), so a line may carry them and the eval package then scores those spans as they are:
+
+- an optional ``"spans"`` key beside ``predict``, in CLUENER's layout ``{TYPE: {STRING: [[start, end], ...]}}``
+  (inclusive ends), whose (type, string) pairs must be exactly those of ``predict`` (what
+  ``python -m encoder_ner.train`` writes);
+- or a CLUENER-format prediction line, recognised by its keys (no ``predict``; ``label`` is an object):
+  ``{"id": N, "text": ..., "label": {TYPE: {STRING: [[start, end], ...]}}}`` (``text`` and ``id`` optional),
+  as in a leaderboard file (``cluener_predict.json``); its ``text`` serves as the prompt.
+
+Each span must cover its string in the gold sentence (:func:`check_alignment`). Lines without spans are parsed
+and aligned as strings, as before.
+
 Every line is checked; a bad line raises :class:`PredictionsFormatError` naming file, line and problem.
 
 >>> p = parse_prediction_line('{"prompt": "抽取…张三", "predict": "{}", "label": "{}"}', "p.jsonl", 1)
@@ -23,9 +36,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from .cluener import Example
+from .labels import LABEL_SET
+from .target import parse_target
 
 
 class PredictionsFormatError(ValueError):
@@ -40,14 +55,65 @@ class PredictionsMismatchError(ValueError):
     """Predictions that do not belong to the gold file they are scored against (count or order)."""
 
 
+class PredictedSpan(NamedTuple):
+    """A span a model predicted: ``text[start:end] == string`` (end exclusive) once checked against the gold."""
+
+    label: str
+    string: str
+    start: int
+    end: int
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """One model output. ``line`` is the 1-based line in the predictions file."""
+    """One model output. ``line`` is the 1-based line in the predictions file. ``spans``: the exact spans when the
+    line carries them (sorted), else None (strings only: the scorer aligns them)."""
 
     line: int
     predict: str
     prompt: str | None = None
     label: str | None = None
+    spans: tuple[PredictedSpan, ...] | None = None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_spans(value, fail) -> tuple[PredictedSpan, ...]:
+    """CLUENER's ``{TYPE: {STRING: [[start, end_inclusive], ...]}}`` -> sorted spans (structure checked here; the
+    strings against the sentence in :func:`check_alignment`)."""
+    if not isinstance(value, dict):
+        raise fail(f"spans: expected an object {{type: {{string: [[start, end], ...]}}}}, got {type(value).__name__}")
+    out = set()
+    for label, mentions in value.items():
+        if label not in LABEL_SET:
+            raise fail(f"spans: unknown type {label!r}")
+        if not isinstance(mentions, dict):
+            raise fail(f"spans: type {label!r}: expected an object of string -> [[start, end], ...]")
+        for string, spans in mentions.items():
+            if not string or not isinstance(spans, list) or not spans:
+                raise fail(f"spans: type {label!r}, string {string!r}: expected a non-empty list of [start, end]")
+            for span in spans:
+                ok = isinstance(span, list) and len(span) == 2 and all(_is_int(v) for v in span)
+                if not ok or not 0 <= span[0] <= span[1] or span[1] - span[0] + 1 != len(string):
+                    raise fail(f"spans: type {label!r}, string {string!r}: bad span {span!r} (inclusive end)")
+                out.add(PredictedSpan(label, string, span[0], span[1] + 1))
+    return tuple(sorted(out, key=lambda s: (s.start, s.end, s.label)))
+
+
+def render_spans(spans: Sequence[PredictedSpan]) -> str:
+    """The target string of sorted spans (as :func:`eval.target.render_target` renders them from the sentence)."""
+    grouped: dict[str, list[str]] = {}
+    for span in spans:
+        strings = grouped.setdefault(span.label, [])
+        if span.string not in strings:
+            strings.append(span.string)
+    return json.dumps(grouped, ensure_ascii=False, separators=(",", ":"))
+
+
+def _string_sets(entities: dict) -> dict[str, set[str]]:
+    return {label: set(strings) for label, strings in entities.items() if strings}
 
 
 def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Prediction:
@@ -62,6 +128,12 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
         raise fail("invalid JSON (nested too deeply)") from None
     if not isinstance(row, dict):
         raise fail(f"expected a JSON object, got {type(row).__name__}")
+    if "predict" not in row and isinstance(row.get("label"), dict):  # a CLUENER-format prediction line
+        text = row.get("text")
+        if text is not None and not isinstance(text, str):
+            raise fail(f"'text' is not a string: {type(text).__name__}")
+        spans = parse_spans(row["label"], fail)
+        return Prediction(line=line, predict=render_spans(spans), prompt=text, spans=spans)
     if "predict" not in row:
         raise fail("'predict' is missing")
     fields = {}
@@ -72,7 +144,15 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
         fields[key] = value
     if fields["predict"] is None:
         raise fail("'predict' is null")
-    return Prediction(line=line, predict=fields["predict"], prompt=fields["prompt"], label=fields["label"])
+    spans = None
+    if row.get("spans") is not None:
+        spans = parse_spans(row["spans"], fail)
+        said = _string_sets(parse_target(fields["predict"]).entities)
+        if said != _string_sets({label: [s.string for s in spans if s.label == label] for label in LABEL_SET}):
+            raise fail("'predict' and 'spans' name different (type, string) pairs")
+    return Prediction(
+        line=line, predict=fields["predict"], prompt=fields["prompt"], label=fields["label"], spans=spans
+    )
 
 
 def read_predictions(path: str | os.PathLike) -> list[Prediction]:
@@ -114,9 +194,10 @@ def check_alignment(
 ) -> str:
     """Fail unless predictions and gold pair up line by line. Returns how the order was checked (for the report).
 
-    The count must match. When every prediction has a ``prompt``, each must contain its gold sentence (compared
-    after NFKC and without whitespace, which tokenizers may change): this catches predictions scored against the
-    wrong split or reordered.
+    The count must match. Every predicted span must cover its string in the gold sentence (always checked: a span
+    is a claim about that sentence). When every prediction has a ``prompt``, each must contain its gold sentence
+    (compared after NFKC and without whitespace, which tokenizers may change): this catches predictions scored
+    against the wrong split or reordered.
     """
     if len(predictions) != len(gold):
         raise PredictionsMismatchError(
@@ -124,6 +205,14 @@ def check_alignment(
             "predictions must be one line per gold line, in the same order (wrong --split/--gold, or max_samples set "
             "in the predict recipe?)"
         )
+    for p, ex in zip(predictions, gold, strict=True):
+        for span in p.spans or ():
+            if ex.text[span.start : span.end] != span.string:
+                raise PredictionsMismatchError(
+                    f"{predictions_path}:{p.line}: span [{span.start}, {span.end - 1}] of {span.label} "
+                    f"{span.string!r} covers {ex.text[span.start : span.end]!r} in the gold sentence of {gold_path} "
+                    f"line {ex.line} ({ex.text!r}); the predictions belong to another split or order"
+                )
     if not check_prompts:
         return "disabled (--no-prompt-check)"
     if not predictions:

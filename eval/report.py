@@ -251,6 +251,11 @@ def _parse_section(metrics: dict) -> list[str]:
         "- ok: the exact target format; repaired: read after a recovery listed below; failed: no entity structure "
         "found (scored as no entities, and counted here).",
         f"- predicted strings: {parse['predicted_strings']}; aligned spans: {parse['predicted_spans']}.",
+        *(
+            [f"- lines with predicted spans, scored as they are (not re-aligned): {parse['span_lines']}."]
+            if parse.get("span_lines")
+            else []
+        ),
         f"- hallucinated strings (not in the sentence): {parse['hallucinated']} in {parse['hallucinated_lines']} lines.",
         f"- overlapped strings (in the sentence, but only inside a longer predicted span; official metric only): "
         f"{parse['overlapped']}.",

@@ -4,6 +4,8 @@ Per line: :func:`eval.target.parse_target` (ok / repaired / failed; unknown type
 :func:`eval.align.align_strings`. Strings that do not occur in the sentence are *hallucinated*: they stay in the
 official metric (string sets, so they are false positives there) and cannot enter the span metric (no span).
 Strings that occur but only inside a longer predicted span are *overlapped*: official metric only, listed too.
+A line that carries its predicted spans (``Prediction.spans``: a span tagger's output or a CLUENER-format file, see
+:mod:`eval.predictions`) is scored on those spans as they are, not re-aligned; its strings are the spans' strings.
 
 >>> from eval.cluener import Entity, Example
 >>> from eval.predictions import Prediction
@@ -50,7 +52,7 @@ class LineResult:
     prediction: Prediction
     example: Example
     parse: ParseResult
-    entities: list[Entity]  # aligned, non-overlapping: what the span metric scores
+    entities: list[Entity]  # what the span metric scores: aligned strings (non-overlapping) or predicted spans
     hallucinated: list[tuple[str, str]]
     overlapped: list[Entity]
 
@@ -201,6 +203,7 @@ class Run:
             "unknown_label_counts": dict(unknown.most_common()),
             "predicted_strings": sum(len(v) for line in self.lines for v in line.parse.entities.values()),
             "predicted_spans": sum(len(line.entities) for line in self.lines),
+            "span_lines": sum(1 for line in self.lines if line.prediction.spans is not None),
             "repairs": dict(sorted(repairs.items(), key=lambda kv: (-kv[1], kv[0]))),
             "failure_reasons": dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
         }
@@ -238,6 +241,10 @@ def score_run(predictions: Sequence[Prediction], gold: Sequence[Example]) -> Run
     lines = []
     for index, (prediction, example) in enumerate(zip(predictions, gold, strict=True)):
         parsed = parse_target(prediction.predict)
+        if prediction.spans is not None:  # exact spans (their strings are those of `predict`: checked on reading)
+            spans = [Entity(s.label, s.start, s.end) for s in prediction.spans]
+            lines.append(LineResult(index, prediction, example, parsed, spans, [], []))
+            continue
         aligned = align_strings(example.text, parsed.entities)
         lines.append(
             LineResult(index, prediction, example, parsed, aligned.entities, aligned.missing, aligned.overlapped)

@@ -1,8 +1,8 @@
 """Shared helpers for the tests that run real LLaMA-Factory code on CPU (imported by the test modules).
 
-Everything is offline: the tiny random Qwen3 with the real Qwen BPE comes from ``scripts/tiny_qwen.py`` (built once
-into ``.cache/``, about 10 s, then reused), a LoRA adapter for it is made with peft, and the alpaca data are a few
-CLUENER-style records written on the spot.
+Everything is offline: the tiny random Qwen3 with the real Qwen BPE is conftest's ``tiny_qwen3`` fixture
+(``scripts/tiny_qwen.py``, built once into ``.cache/``), a LoRA adapter for it is made with peft, and the alpaca data
+are a few CLUENER-style records written on the spot.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,9 +18,9 @@ for _path in (str(ROOT), str(ROOT / "scripts")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from tiny_qwen import build  # noqa: E402
+from tiny_qwen import build
 
-from eval.prompts import DEFAULT_INSTRUCTION  # noqa: E402
+from eval.prompts import DEFAULT_INSTRUCTION
 
 # (sentence, target) pairs in the project's target format (eval/target.py).
 SENTENCES = [
@@ -32,11 +31,6 @@ SENTENCES = [
     ("加勒比海盗3：世界尽头》的去年同期成绩死死甩在身后", '{"movie":["加勒比海盗3：世界尽头》"]}'),
     ("今天天气很好。", "{}"),
 ]
-
-
-def tiny_model_dir() -> Path:
-    """The tiny random Qwen3 (real Qwen BPE), built once into .cache/tiny-qwen3."""
-    return build(ROOT / ".cache" / "tiny-qwen3")
 
 
 def qwen_tokenizer_dir() -> Path:
@@ -105,15 +99,3 @@ def cli_env(**extra: str) -> dict[str, str]:
 def llamafactory_cli(*args: str) -> list[str]:
     """The command line of ``llamafactory-cli ARGS`` with this interpreter."""
     return [sys.executable, "-m", "llamafactory.cli", *args]
-
-
-def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        llamafactory_cli(*args), cwd=cwd, env=cli_env(**env), capture_output=True, text=True, timeout=timeout
-    )
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"llamafactory-cli {' '.join(args)} exited {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n"
-            f"--- stderr ---\n{proc.stderr[-8000:]}"
-        )
-    return proc
