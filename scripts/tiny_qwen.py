@@ -52,22 +52,28 @@ def qwen_tiktoken_file() -> Path:
     return path
 
 
-def build_tokenizer(out_dir: str | os.PathLike):
-    """Write a Qwen2TokenizerFast (real Qwen BPE) into ``out_dir`` and return it."""
-    from tokenizers import AddedToken, normalizers
+def wrap_backend(backend):
+    """A transformers fast tokenizer around a ``tokenizers`` backend, with Qwen3's eos and pad tokens."""
     from transformers import PreTrainedTokenizerFast
-    from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    backend = TikTokenConverter(vocab_file=str(qwen_tiktoken_file()), pattern=QWEN_PATTERN).converted()
-    backend.normalizer = normalizers.NFC()
-    backend.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in QWEN3_SPECIAL_TOKENS])
-    tokenizer = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         model_max_length=32768,
         clean_up_tokenization_spaces=False,
     )
+
+
+def build_tokenizer(out_dir: str | os.PathLike):
+    """Write a Qwen2TokenizerFast (real Qwen BPE) into ``out_dir`` and return it."""
+    from tokenizers import AddedToken, normalizers
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    backend = TikTokenConverter(vocab_file=str(qwen_tiktoken_file()), pattern=QWEN_PATTERN).converted()
+    backend.normalizer = normalizers.NFC()
+    backend.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in QWEN3_SPECIAL_TOKENS])
+    tokenizer = wrap_backend(backend)
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") == 151645, "special token ids do not match Qwen3"
     tokenizer.save_pretrained(out_dir)
     # Declare the Qwen2 tokenizer class, as the real Qwen checkpoints do.
@@ -86,7 +92,6 @@ def build_small_tokenizer(out_dir: str | os.PathLike, texts: list[str], vocab_si
     the real BPE (``build_tokenizer``) for statistics.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.Sequence(
@@ -103,13 +108,7 @@ def build_small_tokenizer(out_dir: str | os.PathLike, texts: list[str], vocab_si
         show_progress=False,
     )
     backend.train_from_iterator(texts, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        model_max_length=32768,
-        clean_up_tokenization_spaces=False,
-    )
+    tokenizer = wrap_backend(backend)
     tokenizer.save_pretrained(out_dir)
     return tokenizer
 
