@@ -25,6 +25,11 @@ RUN         ?=
 # Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
 ARGS        ?=
 
+# Encoder baselines (encoder_ner/, yaml_configs/encoder/): MODEL = a BERT checkpoint, LSTM=1 adds a BiLSTM.
+MODEL       ?= bert-base-chinese
+LSTM        ?=
+ENCODER     := $(subst -,_,$(notdir $(MODEL)))$(if $(LSTM),_bilstm)_crf
+
 # Servers listen on loopback unless you say otherwise; an API key comes only from the environment (API_KEY).
 API_HOST    ?= 127.0.0.1
 API_PORT    ?= 8000
@@ -34,14 +39,15 @@ CONCURRENCY ?= 16
 LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB,$(if $($(v)),$(v)=$($(v))))
 
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
-        export api report check-recipe check-data clean-demo
+        export api report check-recipe check-data train-bert-crf train-bilstm-crf predict-encoder
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 	@echo ""
 	@echo "  Variables: CLUENER_DIR=<dir> SEED=$(SEED) VAL_SIZE=$(VAL_SIZE) SIZE=<0.6b|1.7b|4b|8b / 0.5b|1.5b|7b>"
 	@echo "             RECIPE=$(RECIPE) SPLIT=$(SPLIT) API_HOST=$(API_HOST) API_PORT=$(API_PORT)"
 	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
+	@echo "             MODEL=<BERT checkpoint> LSTM=1 (train-bert-crf)"
 	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
 
 $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh
@@ -70,7 +76,8 @@ bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make
 	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
 check-recipe:
-	@test -f yaml_configs/train/$(RECIPE).yaml || { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
+	@test -f yaml_configs/train/$(RECIPE).yaml || test -f yaml_configs/encoder/$(RECIPE).yaml || \
+	  { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
 
 train: $(STAMP) check-data check-recipe ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(ARGS)
@@ -92,7 +99,8 @@ predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenA
 	  --concurrency $(CONCURRENCY)
 
 submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SPLIT=test, then reports/<run>/cluener_predict.json
-	@test -f saves/$(RECIPE)/predict_test/generated_predictions.jsonl || $(MAKE) predict SPLIT=test RECIPE=$(RECIPE)
+	@test -f saves/$(RECIPE)/predict_test/generated_predictions.jsonl || \
+	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score saves/$(RECIPE)/predict_test/generated_predictions.jsonl --split test --name $(RECIPE)-test
 
 chat: $(STAMP) check-recipe ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
@@ -103,6 +111,16 @@ export: $(STAMP) check-recipe ## Merge RECIPE's LoRA adapter into the base model
 
 api: $(STAMP) check-recipe ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000)
 	API_HOST=$(API_HOST) API_PORT=$(API_PORT) $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(ARGS)
+
+train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
+	@test -f yaml_configs/encoder/$(ENCODER).yaml || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }
+	$(PY) -m encoder_ner.train yaml_configs/encoder/$(ENCODER).yaml $(ARGS)
+
+train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threads, ~23 min; dev span micro F1 0.71)
+	$(PY) -m encoder_ner.train yaml_configs/encoder/bilstm_crf_cpu.yaml $(ARGS)
+
+predict-encoder: $(STAMP) check-data ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
+	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
 
 report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
 	$(if $(PRED),$(PY) -m eval score $(PRED) --split $(SPLIT) --name $(or $(RUN),$(RECIPE)-$(SPLIT)),$(PY) -m eval report)

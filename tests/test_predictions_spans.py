@@ -76,7 +76,8 @@ def test_spans_are_scored_as_they_are_not_realigned(tmp_path):
     exact = score_run(read_predictions(path), [GOLD])
     assert exact.span.micro_f1 == exact.official.micro_f1 == 1.0
     assert exact.parse_stats()["span_lines"] == 1 and exact.parse_stats()["ok"] == 1
-    assert exact.cluener_rows() == [{"text": TEXT, "label": {"name": {"张三": [[0, 1]]}, "address": {"北京": [[6, 7]]}}}]
+    label = {"name": {"张三": [[0, 1]]}, "address": {"北京": [[6, 7]]}}
+    assert exact.cluener_rows() == [{"text": TEXT, "label": label}]
     strings = score_run(read_predictions(write_jsonl(tmp_path / "s.jsonl", [{"predict": span_row(TEXT, GOLD.entities)[
         "predict"]}])), [GOLD])  # fmt: skip
     assert strings.span.micro_f1 < 1.0 and strings.parse_stats()["span_lines"] == 0
