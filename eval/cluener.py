@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .files import atomic_write_bytes, sha256_file
+from .files import atomic_write_bytes, numbered_lines, sha256_file
 from .labels import LABEL_SET, LABELS
 
 OFFICIAL_URL = "https://storage.googleapis.com/cluebenchmark/tasks/cluener_public.zip"
@@ -165,21 +165,8 @@ def read_cluener(path: str | os.PathLike, labelled: bool = True) -> list[Example
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"{path}: file not found")
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CluenerFormatError(path, line, "not valid UTF-8") from None
-    lines = content.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            raise CluenerFormatError(path, number, "empty line")
-        out.append(parse_line(line, path, number, labelled=labelled))
-    return out
+    lines = numbered_lines(path, CluenerFormatError)
+    return [parse_line(line, path, number, labelled=labelled) for number, line in lines]
 
 
 def verify_sources(directory: str | os.PathLike) -> dict[str, Path]:

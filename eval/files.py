@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -40,6 +40,26 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2)
 def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> Path:
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     return atomic_write_text(path, text)
+
+
+def numbered_lines(path: str | os.PathLike, error: Callable[[Path, int, str], Exception]) -> list[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 file with one record per line (the final newline is optional).
+
+    Undecodable bytes and empty lines are refused with ``error(path, line, problem)``: nothing is skipped.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(path, raw[: exc.start].count(b"\n") + 1, "not valid UTF-8") from None
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise error(path, number, "empty line")
+    return list(enumerate(lines, start=1))
 
 
 def sha256_file(path: str | os.PathLike) -> str:

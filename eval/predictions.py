@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 from .cluener import Example
+from .files import numbered_lines
 from .labels import LABEL_SET
 from .target import parse_target
 
@@ -160,21 +161,8 @@ def read_predictions(path: str | os.PathLike) -> list[Prediction]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: predictions file not found")
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise PredictionsFormatError(path, line, "not valid UTF-8") from None
-    lines = content.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            raise PredictionsFormatError(path, number, "empty line")
-        out.append(parse_prediction_line(line, path, number))
-    return out
+    lines = numbered_lines(path, PredictionsFormatError)
+    return [parse_prediction_line(line, path, number) for number, line in lines]
 
 
 _SPACE = re.compile(r"\s+")
