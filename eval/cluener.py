@@ -20,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import tempfile
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -197,13 +198,20 @@ def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout:
             f"could not download {url}: {exc}. Download it by hand and run `make data CLUENER_DIR=<folder>`."
         ) from None
     atomic_write_bytes(dest / "cluener_public.zip", payload)
-    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-        members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
+    # Extract into a scratch folder and verify there: a bad archive never leaves files that look like a source.
+    scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=dest))
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
+            for name in SPLIT_FILES.values():
+                if name not in members:
+                    raise SourceError(f"{url}: archive has no {name}")
+                (scratch / name).write_bytes(archive.read(members[name]))
+        verify_sources(scratch)
         for name in SPLIT_FILES.values():
-            if name not in members:
-                raise SourceError(f"{url}: archive has no {name}")
-            atomic_write_bytes(dest / name, archive.read(members[name]))
-    verify_sources(dest)
+            os.replace(scratch / name, dest / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return dest
 
 
@@ -215,10 +223,3 @@ def resolve_source(cluener_dir: str | os.PathLike | None, raw_dir: str | os.Path
     if not all((raw_dir / name).is_file() for name in SPLIT_FILES.values()):
         download_official(raw_dir)
     return verify_sources(raw_dir)
-
-
-def copy_sources(paths: dict[str, Path], dest: str | os.PathLike) -> None:
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    for path in paths.values():
-        shutil.copyfile(path, dest / path.name)
