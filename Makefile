@@ -39,7 +39,7 @@ CONCURRENCY ?= 16
 LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB,$(if $($(v)),$(v)=$($(v))))
 
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
-        export api report check-recipe check-data train-bert-crf train-bilstm-crf predict-encoder
+        export api report check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -79,6 +79,10 @@ check-recipe:
 	@test -f yaml_configs/train/$(RECIPE).yaml || test -f yaml_configs/encoder/$(RECIPE).yaml || \
 	  { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
 
+check-trained: check-recipe
+	@test -n "$(findstring adapter_name_or_path,$(ARGS))" || test -d saves/$(RECIPE) || \
+	  { echo "error: saves/$(RECIPE) not found: train it first (make train RECIPE=$(RECIPE))" >&2; exit 1; }
+
 train: $(STAMP) check-data check-recipe ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(ARGS)
 
@@ -88,7 +92,7 @@ train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 
 train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE=0.5b|1.5b)
 	$(MAKE) train RECIPE=qwen2.5_$(or $(SIZE),$(QWEN25_SIZE))_lora_sft
 
-predict: $(STAMP) check-data check-recipe ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
+predict: $(STAMP) check-data check-trained ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
 	@# The recipe's own dev dataset (cluener_dev, or cluener_guided_dev for the guided prompt), switched to SPLIT.
 	dataset=$$(sed -n 's/^eval_dataset: *\([A-Za-z0-9_.-]*\).*/\1/p' yaml_configs/predict/$(RECIPE).yaml); \
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$${dataset%_dev}_$(SPLIT) \
@@ -103,13 +107,13 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score saves/$(RECIPE)/predict_test/generated_predictions.jsonl --split test --name $(RECIPE)-test
 
-chat: $(STAMP) check-recipe ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
+chat: $(STAMP) check-trained ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
 	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(ARGS)
 
-export: $(STAMP) check-recipe ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
+export: $(STAMP) check-trained ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
 
-api: $(STAMP) check-recipe ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000)
+api: $(STAMP) check-trained ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000)
 	API_HOST=$(API_HOST) API_PORT=$(API_PORT) $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(ARGS)
 
 train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
