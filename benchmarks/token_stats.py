@@ -17,9 +17,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from tiny_qwen import build  # noqa: E402
+
+from eval.api_predict import build_prompt  # noqa: E402
 
 
 def load_records(path: Path) -> list[dict]:
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = load_records(path)
             prompt_lens, target_lens, full_lens = [], [], []
             for row in rows:
-                prompt = row["instruction"] + "\n" + row["input"] if row["input"] else row["instruction"]
+                prompt = build_prompt(row["instruction"], row["input"])
                 prompt_lens.append(count(prompt))
                 target_lens.append(count(row["output"]))
                 source_ids, target_ids = template.encode_oneturn(

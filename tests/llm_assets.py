@@ -34,8 +34,10 @@ SENTENCES = [
 
 
 def qwen_tokenizer_dir() -> Path:
-    """The Qwen BPE tokenizer alone (for token counts), built once into .cache/qwen-bpe."""
-    return build(ROOT / ".cache" / "qwen-bpe", tokenizer_only=True)
+    """The real Qwen BPE: the tiny Qwen3's folder holds it (the same tokenizer.json), so it is built only once."""
+    from conftest import TINY_QWEN3
+
+    return build(TINY_QWEN3)
 
 
 def make_lora_adapter(base: Path, dest: Path, rank: int = 16) -> Path:

@@ -127,7 +127,7 @@ def test_keeps_user_entries_in_dataset_info(tmp_path, cluener_dir):
     assert info["my_data"] == {"file_name": "mine.json"} and "cluener_train" in info
 
 
-def test_cli_reports_a_bad_source_line(tmp_path, cluener_dir):
+def test_cli_reports_missing_source_files(tmp_path, cluener_dir):
     result = subprocess.run(
         [sys.executable, "-m", "eval.build_data", "--cluener-dir", str(tmp_path / "nowhere"),
          "--data-dir", str(tmp_path / "data"), "--dataset-info", str(tmp_path / "dataset_info.json")],
@@ -137,8 +137,8 @@ def test_cli_reports_a_bad_source_line(tmp_path, cluener_dir):
     assert "missing CLUENER file(s) train.json, dev.json, test.json" in result.stderr
 
 
-def test_make_data_prints_the_round_trip(tmp_path, cluener_dir):
-    """The real `make data` target, pointed at a temp copy of the repo's front door."""
+def test_cli_prints_the_round_trip(tmp_path, cluener_dir):
+    """What `make data` runs (the make target itself is exercised in test_end_to_end.py)."""
     result = subprocess.run(
         [sys.executable, "-m", "eval.build_data", "--cluener-dir", str(cluener_dir),
          "--data-dir", str(tmp_path / "data"), "--dataset-info", str(tmp_path / "dataset_info.json")],

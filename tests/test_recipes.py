@@ -35,6 +35,8 @@ from llm_assets import (
     qwen_tokenizer_dir,
 )
 
+from eval.api_predict import build_prompt
+
 RECIPES = ROOT / "yaml_configs"
 KINDS = ("train", "predict", "chat", "merge")
 BASENAMES = sorted(path.stem for path in (RECIPES / "train").glob("*.yaml"))
@@ -456,7 +458,7 @@ def test_cutoff_len_truncates_no_example(key, project_root):
     for split in ("train", "val", "dev", "test"):
         name = f"cluener_{split}" if variant == "default" else f"cluener_{variant}_{split}"
         rows = json.loads((project_root / "data" / f"{name}.json").read_text(encoding="utf-8"))
-        prompts = [r["instruction"] + "\n" + r["input"] if r["input"] else r["instruction"] for r in rows]
+        prompts = [build_prompt(r["instruction"], r["input"]) for r in rows]
         assert len({r["instruction"] for r in rows}) == 1  # one instruction per file: rank by input + output
         lengths = [
             len(i) + len(o)
