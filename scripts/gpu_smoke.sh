@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# make gpu-smoke: what a GPU user runs first (about 5-10 minutes). The tiny random Qwen3 (scripts/tiny_qwen.py: real
+# Qwen BPE, RoPE base 5e6) goes through the real recipes on CUDA, in bf16 (PRECISION=fp16 on GPUs without bf16):
+#   LoRA train -> ZeRO-3 on one GPU -> predict -> export (RoPE base kept) -> vLLM serving the adapter (the
+#   `make serve-vllm` command) with `make predict-api` against it -> a QLoRA (4-bit bitsandbytes) load and 3 steps.
+# Everything is written under a temp folder (SMOKE_DIR to choose one); the repository's saves/ is not touched.
+# `make data` runs first (CLUENER_DIR=<dir> or the download). vLLM comes from requirements-vllm.txt (installed
+# into the venv when missing). Prints a pass/fail table; exit status 1 when a step failed.
+#   scripts/gpu_smoke.sh [VENV]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+venv=${1:-.venv}
+py="$venv/bin/python"
+precision=${PRECISION:-bf16}
+work=${SMOKE_DIR:-$(mktemp -d /tmp/gpu-smoke.XXXXXX)}
+mkdir -p "$work/logs"
+export SMOKE_DIR=$work PRECISION=$precision
+lora_recipe=qwen3_4b_instruct2507_lora_sft
+port=${SMOKE_PORT:-8765}
+rows=()
+failed=0
+server=
+cpu_dry_run=${SMOKE_CPU_DRY_RUN:-}  # 1: the CPU-checkable steps only, PRECISION=fp32 (a check of this script)
+
+finish() {
+  printf '\n%-12s %-7s %6s  %s\n' step result secs "log / note"
+  for row in "${rows[@]}"; do printf '%s\n' "$row"; done
+  echo "work folder: $work"
+}
+trap finish EXIT
+
+row() { rows+=("$(printf '%-12s %-7s %6s  %s' "$1" "$2" "$3" "$4")"); }
+
+# step NAME NEEDS LIMIT_SECONDS COMMAND...: run COMMAND unless a step it NEEDS (comma list, or -) did not pass.
+declare -A passed=()
+step() {
+  local name=$1 needs=$2 limit=$3 start rc need
+  shift 3
+  for need in ${needs//,/ }; do
+    [ "$need" = - ] || [ -n "${passed[$need]:-}" ] || { row "$name" SKIP - "needs $need"; return 1; }
+  done
+  start=$(date +%s)
+  if declare -F "$1" >/dev/null; then  # a function of this script: run it in a fresh copy of the script
+    SMOKE_RUN=$1 timeout "$limit" bash "$0" "$venv" >"$work/logs/$name.log" 2>&1
+  else
+    timeout "$limit" "$@" >"$work/logs/$name.log" 2>&1
+  fi
+  rc=$?
+  local secs=$(($(date +%s) - start)) result=PASS
+  if [ "$rc" -eq 0 ]; then
+    passed[$name]=1
+  else
+    failed=1
+    result=FAIL
+    [ "$rc" -eq 124 ] && result=TIMEOUT
+    echo "--- $name failed; the end of $work/logs/$name.log:" >&2
+    tail -20 "$work/logs/$name.log" >&2
+  fi
+  row "$name" "$result" "$secs" "$work/logs/$name.log"
+  return "$rc"
+}
+gpu_only() { [ -z "$cpu_dry_run" ] && return 0; row "$1" SKIP - "CPU dry run"; return 1; }
+
+tiny="$work/tiny-qwen3"
+common=("PRECISION=$precision" "VENV=$venv")
+steps_args="model_name_or_path=$tiny eval_strategy=no save_strategy=no report_to=none"
+
+check_gpu() {
+  "$py" - "$precision" <<'PY'
+import sys, torch
+if not torch.cuda.is_available():
+    sys.exit("no CUDA GPU visible to torch: make gpu-smoke needs one (make test is the CPU check)")
+name = torch.cuda.get_device_name(0)
+if sys.argv[1] == "bf16" and not torch.cuda.is_bf16_supported():
+    sys.exit(f"{name} has no bf16: run make gpu-smoke PRECISION=fp16")
+print(f"{name}, torch {torch.__version__}, CUDA {torch.version.cuda}")
+PY
+}
+check_export() {
+  "$py" - "$work/merged" <<'PY'
+import json, sys
+from transformers import AutoConfig
+path = sys.argv[1]
+raw = json.load(open(f"{path}/config.json"))
+assert raw.get("rope_theta") == 5e6, f"config.json rope_theta {raw.get('rope_theta')}, expected 5e6"
+assert AutoConfig.from_pretrained(path).rope_theta == 5e6
+print("merged config keeps rope_theta 5e6")
+PY
+}
+ensure_vllm() {
+  "$py" -c "import vllm" 2>/dev/null || "$py" -m pip install -q -r requirements-vllm.txt
+  "$py" -m pip check
+}
+serve_and_predict() {
+  trap '[ -n "$server" ] && kill "$server" 2>/dev/null' EXIT
+  trap 'exit 143' TERM
+  "$py" scripts/serve_vllm.py "$lora_recipe" --model "$tiny" --adapter "$work/lora" --port "$port" \
+    --precision "$precision" -- --gpu-memory-utilization 0.3 --enforce-eager >"$work/logs/vllm-server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 120); do
+    curl -sf "http://127.0.0.1:$port/v1/models" >/dev/null && break
+    kill -0 "$server" 2>/dev/null || { tail -30 "$work/logs/vllm-server.log"; return 1; }
+    sleep 2
+  done
+  make --no-print-directory predict-api "${common[@]}" RECIPE="$lora_recipe" API_PORT="$port" CONCURRENCY=16 \
+    API_ARGS="--limit 64 --output $work/api/generated_predictions.jsonl" || return 1
+  test "$(wc -l <"$work/api/generated_predictions.jsonl")" -eq 64
+}
+
+predict_64() {
+  make --no-print-directory predict "${common[@]}" RECIPE="$lora_recipe" SPLIT=dev \
+    ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora output_dir=$work/predict max_samples=64" &&
+    test "$(wc -l <"$work/predict/generated_predictions.jsonl")" -eq 64
+}
+
+if [ -n "${SMOKE_RUN:-}" ]; then  # one step's function, called by step() under timeout
+  trap - EXIT
+  [ -n "$cpu_dry_run" ] && precision=fp32 && common=("PRECISION=fp32" "VENV=$venv")
+  "$SMOKE_RUN"
+  exit $?
+fi
+if [ -n "$cpu_dry_run" ]; then
+  precision=fp32
+  export PRECISION=fp32
+  common=("PRECISION=fp32" "VENV=$venv")
+  row gpu SKIP - "CPU dry run"
+  passed[gpu]=1
+else
+  step gpu - 60 check_gpu
+fi
+step data gpu 300 make --no-print-directory data "${common[@]}" ${CLUENER_DIR:+CLUENER_DIR=$CLUENER_DIR}
+step tiny-model gpu 300 "$py" scripts/tiny_qwen.py "$tiny"
+step lora-train data,tiny-model 600 make --no-print-directory train "${common[@]}" RECIPE="$lora_recipe" \
+  ARGS="$steps_args output_dir=$work/lora max_steps=30 max_samples=480"
+step zero3-1gpu data,tiny-model 600 make --no-print-directory train "${common[@]}" RECIPE=qwen3_8b_lora_sft_ds3 \
+  NPROC_PER_NODE=1 ARGS="$steps_args output_dir=$work/ds3 max_steps=5 max_samples=80"
+step predict lora-train 600 predict_64
+step export lora-train 600 make --no-print-directory export "${common[@]}" RECIPE="$lora_recipe" \
+  ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora export_dir=$work/merged"
+step rope-base export 60 check_export
+gpu_only vllm-setup && step vllm-setup gpu 900 ensure_vllm
+gpu_only vllm-api && step vllm-api lora-train,vllm-setup 600 serve_and_predict
+gpu_only qlora && step qlora data,tiny-model 600 make --no-print-directory train "${common[@]}" \
+  RECIPE=qwen3_8b_qlora_sft ARGS="$steps_args output_dir=$work/qlora max_steps=3 max_samples=48"
+exit "$failed"
