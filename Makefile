@@ -38,6 +38,9 @@ CONCURRENCY ?= 16
 # Multi-GPU / multi-node: passed through to LLaMA-Factory's launcher (torchrun) when set.
 LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB,$(if $($(v)),$(v)=$($(v))))
 
+# Names and paths (a recipe's dataset on a split, predictions files, run names) come from cluener/layout.py.
+layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
+
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
         export api report check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
 
@@ -56,7 +59,7 @@ $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/
 setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU)
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
-	$(PY) -m eval.build_data --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
+	$(PY) -m cluener.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
 check-data:
 	@test -f data/manifest.json || { echo "error: no prepared data; run 'make data' first" >&2; exit 1; }
@@ -93,19 +96,20 @@ train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; S
 	$(MAKE) train RECIPE=qwen2.5_$(or $(SIZE),$(QWEN25_SIZE))_lora_sft
 
 predict: $(STAMP) check-data check-trained ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
-	@# The recipe's own dev dataset (cluener_dev, or cluener_guided_dev for the guided prompt), switched to SPLIT.
-	dataset=$$(sed -n 's/^eval_dataset: *\([A-Za-z0-9_.-]*\).*/\1/p' yaml_configs/predict/$(RECIPE).yaml); \
-	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$${dataset%_dev}_$(SPLIT) \
-	  output_dir=saves/$(RECIPE)/predict_$(SPLIT) $(ARGS)
+	@# The recipe's dataset variant (cluener_dev, or cluener_guided_dev for the guided prompt) on SPLIT, and the
+	@# predictions folder: cluener/layout.py names both.
+	dataset=$$($(PY) -m cluener.layout dataset --recipe $(RECIPE) --split $(SPLIT)) && \
+	out=$$($(PY) -m cluener.layout predict-dir --recipe $(RECIPE) --split $(SPLIT)) && \
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$$dataset output_dir=$$out $(ARGS)
 
 predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)
-	$(PY) -m eval.api_predict --split $(SPLIT) --name $(RECIPE) --base-url http://$(API_HOST):$(API_PORT)/v1 \
+	$(PY) -m infer --split $(SPLIT) --name $(RECIPE) --base-url http://$(API_HOST):$(API_PORT)/v1 \
 	  --concurrency $(CONCURRENCY)
 
 submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SPLIT=test, then reports/<run>/cluener_predict.json
-	@test -f saves/$(RECIPE)/predict_test/generated_predictions.jsonl || \
+	@test -f $(call layout,predictions,test) || \
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
-	$(PY) -m eval score saves/$(RECIPE)/predict_test/generated_predictions.jsonl --split test --name $(RECIPE)-test
+	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
 chat: $(STAMP) check-trained ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
 	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(ARGS)
@@ -127,4 +131,4 @@ predict-encoder: $(STAMP) check-data ## A trained encoder run on SPLIT: make pre
 	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
 
 report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
-	$(if $(PRED),$(PY) -m eval score $(PRED) --split $(SPLIT) --name $(or $(RUN),$(RECIPE)-$(SPLIT)),$(PY) -m eval report)
+	$(if $(PRED),$(PY) -m eval score $(PRED) --split $(SPLIT) --name $(or $(RUN),$(call layout,run-name,$(SPLIT))),$(PY) -m eval report)

@@ -24,7 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, data_file, dataset_name  # noqa: E402
 from eval.__main__ import main as eval_main  # noqa: E402
+
+DEV_FILE = data_file(dataset_name(REPORTING_SPLIT), "")  # relative to --data-dir
 
 
 def lf_line(record: dict, predict: str) -> str:
@@ -63,7 +66,7 @@ def noisy(record: dict, rng: random.Random) -> str:
 
 
 def make_predictions(data_dir: Path, folder: Path) -> dict[str, Path]:
-    records = json.loads((data_dir / "cluener_dev.json").read_text(encoding="utf-8"))
+    records = json.loads((data_dir / DEV_FILE).read_text(encoding="utf-8"))
     rng = random.Random(20200101)
     files = {
         "gold": [lf_line(r, r["output"]) for r in records],
@@ -78,13 +81,13 @@ def make_predictions(data_dir: Path, folder: Path) -> dict[str, Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(ROOT / "data"))
+    parser.add_argument("--data-dir", default=str(ROOT / DATA_DIR))
     parser.add_argument("--budget", type=float, default=2.0, help="seconds per scored run")
     parser.add_argument("--keep", help="write the predictions and reports here instead of a temporary folder")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
-    if not (data_dir / "cluener_dev.json").is_file():
-        print(f"error: {data_dir / 'cluener_dev.json'} not found; run `make data` first", file=sys.stderr)
+    if not (data_dir / DEV_FILE).is_file():
+        print(f"error: {data_dir / DEV_FILE} not found; run `make data` first", file=sys.stderr)
         return 1
     over = False
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,7 +100,7 @@ def main() -> int:
                 "score",
                 str(path),
                 "--split",
-                "dev",
+                REPORTING_SPLIT,
                 "--name",
                 f"bench-{name}",
                 "--reports",

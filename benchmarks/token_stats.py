@@ -21,7 +21,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from tiny_qwen import build  # noqa: E402
 
-from eval.api_predict import build_prompt  # noqa: E402
+from cluener.layout import DATA_DIR, SPLITS, data_file, dataset_name  # noqa: E402
+from cluener.prompts import PROMPTS, build_prompt  # noqa: E402
 
 
 def load_records(path: Path) -> list[dict]:
@@ -30,11 +31,11 @@ def load_records(path: Path) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(ROOT / "data"))
+    parser.add_argument("--data-dir", default=str(ROOT / DATA_DIR))
     parser.add_argument("--tokenizer-dir", default=str(ROOT / ".cache" / "qwen-bpe"))
     parser.add_argument("--template", default="qwen3_nothink")
-    parser.add_argument("--splits", nargs="+", default=["train", "val", "dev", "test"])
-    parser.add_argument("--prompts", nargs="+", default=["default", "guided"])
+    parser.add_argument("--splits", nargs="+", default=list(SPLITS))
+    parser.add_argument("--prompts", nargs="+", default=list(PROMPTS))
     args = parser.parse_args(argv)
 
     from llamafactory.data import get_template_and_fix_tokenizer
@@ -53,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     for variant in args.prompts:
         for split in args.splits:
-            name = f"cluener_{split}" if variant == "default" else f"cluener_{variant}_{split}"
-            path = Path(args.data_dir) / f"{name}.json"
+            path = data_file(dataset_name(split, variant), args.data_dir)
             if not path.is_file():
                 print(f"{path}: missing, run `make data` first", file=sys.stderr)
                 return 1

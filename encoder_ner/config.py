@@ -21,7 +21,9 @@ from typing import Any, Sequence
 
 import yaml
 
-SPLITS = ("dev", "val", "test", "train")
+from cluener.layout import DATA_DIR, SAVES_DIR, SPLITS
+
+CONFIG_FILE = "encoder_ner_config.json"  # a trained run's configuration, beside its weights
 
 
 class ConfigError(ValueError):
@@ -62,7 +64,7 @@ class EncoderConfig:
     logging_steps: int = 50
     dataloader_num_workers: int = 0
     # data: `make data`'s manifest; train on `train`, pick the best epoch on `val` (span micro F1), predict
-    data_dir: str = "data"
+    data_dir: str = DATA_DIR
     predict_splits: list[str] = field(default_factory=lambda: ["dev"])
     max_train_samples: int | None = None  # first N train sentences (quick checks and tests)
     max_eval_samples: int | None = None  # first N val sentences
@@ -88,7 +90,7 @@ class EncoderConfig:
                     raise ConfigError(f"{f.name}: {values[f.name]!r} is not a number") from None
         cfg = cls(**values)
         if cfg.output_dir is None:
-            cfg.output_dir = f"saves/{cfg.name}"
+            cfg.output_dir = f"{SAVES_DIR}/{cfg.name}"
         if isinstance(cfg.predict_splits, str):
             cfg.predict_splits = [cfg.predict_splits]
         bad = [s for s in cfg.predict_splits if s not in SPLITS]

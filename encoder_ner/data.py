@@ -1,4 +1,4 @@
-"""One token per character: the encodings the taggers read, and the batch collator.
+"""One token per character: the encodings the taggers read (:class:`Encoding`), and the batch collator.
 
 CLUENER sentences are at most 50 characters, so a sentence is encoded character by character, never through a
 subword tokenizer: character ``i`` is token ``i`` (``i + 1`` behind BERT's ``[CLS]``), so the tags and the decoded
@@ -15,13 +15,14 @@ missing as is is looked up lower-cased first, as BERT's own tokenizer would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
 
-from eval.cluener import Example
+from cluener.reader import Example
 
 from .tags import TAG_TO_ID, tags_from_entities
 
@@ -95,6 +96,36 @@ def _lowercases(tokenizer) -> bool:
         return tokenizer("A", add_special_tokens=False).input_ids == tokenizer("a", add_special_tokens=False).input_ids
     except Exception:  # noqa: BLE001 (a tokenizer that cannot say: treat as cased)
         return False
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How sentences become token ids for one model: BERT's vocabulary behind [CLS], or the character vocabulary."""
+
+    encode: Callable[[str], list[int]]
+    pad_id: int
+    special_tokens: int  # ids around the characters: [CLS] and [SEP] behind BERT, none for the character vocabulary
+    vocab_size: int
+    save: Callable[[str | Path], object]  # writes what loading it back needs (tokenizer files, or vocab.txt)
+
+
+def bert_encoding(name_or_path: str) -> Encoding:
+    """The tokenizer of a BERT checkpoint (hfl RoBERTa-wwm checkpoints too: they are BERT models)."""
+    from transformers import BertTokenizerFast
+
+    tokenizer = BertTokenizerFast.from_pretrained(name_or_path)
+    encoder = BertCharEncoder(tokenizer)
+    return Encoding(encoder.encode, encoder.pad, 2, len(encoder.vocab), tokenizer.save_pretrained)
+
+
+def char_encoding(vocab: CharVocab) -> Encoding:
+    """The BiLSTM-CRF's character vocabulary.
+
+    >>> enc = char_encoding(CharVocab.build(["叶老桂"]))
+    >>> enc.encode("叶X"), enc.pad_id, enc.special_tokens, enc.vocab_size
+    ([2, 1], 0, 0, 5)
+    """
+    return Encoding(vocab.encode, 0, 0, len(vocab), vocab.save)
 
 
 def encode_examples(

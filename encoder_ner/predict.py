@@ -6,7 +6,7 @@
 
     {"prompt": TEXT, "predict": TARGET, "label": GOLD_TARGET, "spans": {TYPE: {STRING: [[start, end], ...]}}}
 
-``predict`` / ``label`` are the project's target strings (:func:`eval.target.render_target`), so every reader of
+``predict`` / ``label`` are the project's target strings (:func:`cluener.target.render_target`), so every reader of
 LLM predictions reads these too; ``spans`` (CLUENER layout, inclusive ends) are the exact character spans the
 tagger found, which ``python -m eval score`` / ``report`` use instead of re-aligning strings. ``prompt`` is the
 sentence itself (the eval package checks that each prompt contains its gold sentence).
@@ -24,63 +24,18 @@ from typing import Sequence
 import torch
 from safetensors.torch import load_file
 
-from eval.cluener import Entity, Example, entities_to_label_dict
-from eval.files import atomic_write_jsonl
-from eval.splits import load_split
-from eval.target import render_target
+from cluener.files import atomic_write_jsonl
+from cluener.layout import SPLITS, predictions_in
+from cluener.reader import Entity, Example, entities_to_label_dict
+from cluener.splits import load_split
+from cluener.target import render_target
 
-from .config import SPLITS, EncoderConfig
-from .data import CharVocab, Collator, encode_examples
-from .model import CrfTagger
+from .config import CONFIG_FILE, EncoderConfig
+from .data import CharVocab, Collator, Encoding, bert_encoding, char_encoding, encode_examples
+from .model import CrfTagger, build_model
 from .tags import entities_from_tags, ids_to_tags
 
-CONFIG_FILE = "encoder_ner_config.json"
-WEIGHTS_FILE = "model.safetensors"
-PREDICTIONS_FILE = "generated_predictions.jsonl"
-
-
-class Encoding:
-    """How sentences become token ids for one model: BERT's vocabulary behind [CLS], or the character vocabulary."""
-
-    def __init__(self, encode, pad_id: int, special_tokens: int, vocab_size: int, save):
-        self.encode, self.pad_id, self.special_tokens, self.vocab_size, self._save = (
-            encode,
-            pad_id,
-            special_tokens,
-            vocab_size,
-            save,
-        )
-
-    def save(self, directory: str | Path) -> None:
-        self._save(directory)
-
-
-def bert_encoding(name_or_path: str) -> Encoding:
-    """The tokenizer of a BERT checkpoint (hfl RoBERTa-wwm checkpoints too: they are BERT models)."""
-    from transformers import BertTokenizerFast
-
-    from .data import BertCharEncoder
-
-    tokenizer = BertTokenizerFast.from_pretrained(name_or_path)
-    encoder = BertCharEncoder(tokenizer)
-    return Encoding(encoder.encode, encoder.pad, 2, len(encoder.vocab), tokenizer.save_pretrained)
-
-
-def char_encoding(vocab: CharVocab) -> Encoding:
-    return Encoding(vocab.encode, 0, 0, len(vocab), vocab.save)
-
-
-def build_model(cfg: EncoderConfig, encoding: Encoding, encoder=None) -> CrfTagger:
-    return CrfTagger(
-        encoder=encoder,
-        vocab_size=encoding.vocab_size,
-        embedding_size=cfg.embedding_size,
-        use_lstm=cfg.use_lstm,
-        lstm_hidden_size=cfg.lstm_hidden_size,
-        lstm_layers=cfg.lstm_layers,
-        lstm_dropout=cfg.lstm_dropout,
-        dropout=cfg.dropout,
-    )
+WEIGHTS_FILE = "model.safetensors"  # what transformers.Trainer saves
 
 
 def load_trained(run_dir: str | Path, device: str | None = None) -> tuple[CrfTagger, Encoding, EncoderConfig]:
@@ -146,7 +101,7 @@ def write_predictions(
     examples = load_split(split, cfg.data_dir)
     started = time.perf_counter()
     predicted = predict_entities(model, encoding, examples, cfg.max_length, cfg.per_device_eval_batch_size)
-    path = Path(out_dir or cfg.output_dir) / f"predict_{split}" / PREDICTIONS_FILE
+    path = predictions_in(out_dir or cfg.output_dir, split)
     atomic_write_jsonl(path, prediction_rows(examples, predicted))
     spans = sum(len(e) for e in predicted)
     print(f"wrote {path}: {len(examples)} sentences, {spans} spans ({time.perf_counter() - started:.1f} s)")

@@ -9,7 +9,7 @@ seqeval would score:
 - an ``I-X`` that does not continue an entity of type ``X`` (after ``O``, after another type, at the start) opens
   nothing and is ignored.
 
->>> from eval.cluener import Entity
+>>> from cluener.reader import Entity
 >>> tags, dropped = tags_from_entities(8, [Entity("name", 0, 3), Entity("company", 4, 8)])
 >>> tags
 ['B-name', 'I-name', 'I-name', 'O', 'B-company', 'I-company', 'I-company', 'I-company']
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from eval.cluener import Entity
-from eval.labels import LABELS
+from cluener.labels import LABELS
+from cluener.reader import Entity
 
 OUTSIDE = "O"
 TAGS: tuple[str, ...] = (OUTSIDE, *(f"{prefix}-{label}" for label in LABELS for prefix in "BI"))

@@ -29,22 +29,15 @@ from pathlib import Path
 
 import torch
 
-from eval.cluener import Example
-from eval.files import atomic_write_json
+from cluener.files import atomic_write_json
+from cluener.reader import Example
+from cluener.splits import load_split
 from eval.metrics import score_spans
-from eval.splits import load_split
 
-from .config import ConfigError, EncoderConfig, load_config
-from .data import IGNORE, CharVocab, Collator, TooLongError, encode_examples
-from .model import CrfTagger
-from .predict import (
-    CONFIG_FILE,
-    Encoding,
-    bert_encoding,
-    build_model,
-    char_encoding,
-    write_predictions,
-)
+from .config import CONFIG_FILE, ConfigError, EncoderConfig, load_config
+from .data import IGNORE, CharVocab, Collator, Encoding, TooLongError, bert_encoding, char_encoding, encode_examples
+from .model import CrfTagger, build_model
+from .predict import write_predictions
 from .tags import entities_from_tags, ids_to_tags
 
 METRIC = "span_micro_f1"

@@ -1,16 +1,17 @@
-"""CLUENER2020 for fine-tuned LLMs: data preparation, target format, parsing, alignment and scoring.
+"""Model output -> entities -> scores -> reports, for CLUENER2020. It reads data through :mod:`cluener` and never
+downloads, talks to servers or builds datasets.
 
 Modules, one job each:
 
-- ``labels``      the 10 entity types and their Chinese names
-- ``files``       atomic writes and hashing
-- ``cluener``     read and validate raw CLUENER files (``Entity``, ``Example``)
-- ``target``      render the model's target string and parse model output back (untrusted text)
-- ``align``       map entity strings back to character spans
-- ``prompts``     the instructions (default and guided)
-- ``build_data``  ``make data``: split, write alpaca files, register them in dataset_info.json
 - ``predictions`` read LLaMA-Factory ``generated_predictions.jsonl`` and check it lines up with its gold split
+- ``align``       map entity strings back to character spans
+- ``metrics``     the official (string sets) and span metrics
 - ``scoring``     one run: parse, align, both metrics, parse statistics, error analysis
-- ``report``      report.md, metrics.json, the per-class F1 chart, comparisons (``baselines.json``), reports/README.md
-- ``__main__``    ``python -m eval score | report | submit``
+- ``runs``        score a predictions file into reports/<run>/, find the runs under saves/, a submission file
+- ``report/``     report.md (sections, tables), metrics.json, the per-class F1 chart, reports/README.md
+                  (``baselines.json``: the published figures)
+- ``__main__``    ``python -m eval score | report | submit`` (argument parsing only)
+
+A new metric goes into ``metrics`` (and its field into ``metrics.json`` through ``scoring.Run``); a new report
+section is a function in ``report/sections.py``.
 """

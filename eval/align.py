@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .cluener import Entity
+from cluener.reader import Entity
 
 
 @dataclass(frozen=True)

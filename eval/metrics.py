@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from .cluener import Entity
-from .labels import LABELS
+from cluener.labels import LABELS
+from cluener.reader import Entity
 
 
 def _ratio(num: float, den: float) -> float:

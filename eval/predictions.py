@@ -2,7 +2,7 @@
 
 ``llamafactory-cli train`` with ``do_predict`` (and the fast inference path) writes ``generated_predictions.jsonl``:
 one JSON object per line, in dataset order, ``{"prompt": ..., "predict": ..., "label": ...}``. ``predict`` is the
-model output (untrusted text, parsed later by :mod:`eval.target`); ``prompt`` is the decoded model input.
+model output (untrusted text, parsed later by :mod:`cluener.target`); ``prompt`` is the decoded model input.
 
 Span predictions. A tagger knows the exact character spans of its entities; re-aligning its strings would lose
 that (repeated mentions), so a line may carry them and the eval package then scores those spans as they are:
@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from .cluener import Example
-from .files import numbered_lines
-from .labels import LABEL_SET
-from .target import parse_target
+from cluener.files import json_object, numbered_lines
+from cluener.labels import LABEL_SET
+from cluener.reader import Example
+from cluener.target import parse_target
 
 
 class PredictionsFormatError(ValueError):
@@ -104,7 +104,7 @@ def parse_spans(value, fail) -> tuple[PredictedSpan, ...]:
 
 
 def render_spans(spans: Sequence[PredictedSpan]) -> str:
-    """The target string of sorted spans (as :func:`eval.target.render_target` renders them from the sentence)."""
+    """The target string of sorted spans (as :func:`cluener.target.render_target` renders them from the sentence)."""
     grouped: dict[str, list[str]] = {}
     for span in spans:
         strings = grouped.setdefault(span.label, [])
@@ -121,14 +121,7 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
     def fail(problem: str) -> PredictionsFormatError:
         return PredictionsFormatError(path, line, problem)
 
-    try:
-        row = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise fail(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    except RecursionError:
-        raise fail("invalid JSON (nested too deeply)") from None
-    if not isinstance(row, dict):
-        raise fail(f"expected a JSON object, got {type(row).__name__}")
+    row = json_object(raw, fail)
     if "predict" not in row and isinstance(row.get("label"), dict):  # a CLUENER-format prediction line
         text = row.get("text")
         if text is not None and not isinstance(text, str):

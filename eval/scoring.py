@@ -1,13 +1,13 @@
 """Score one run: parse each model output, align strings to spans, score both metrics, collect error analysis.
 
-Per line: :func:`eval.target.parse_target` (ok / repaired / failed; unknown types dropped and counted), then
+Per line: :func:`cluener.target.parse_target` (ok / repaired / failed; unknown types dropped and counted), then
 :func:`eval.align.align_strings`. Strings that do not occur in the sentence are *hallucinated*: they stay in the
 official metric (string sets, so they are false positives there) and cannot enter the span metric (no span).
 Strings that occur but only inside a longer predicted span are *overlapped*: official metric only, listed too.
 A line that carries its predicted spans (``Prediction.spans``: a span tagger's output or a CLUENER-format file, see
 :mod:`eval.predictions`) is scored on those spans as they are, not re-aligned; its strings are the spans' strings.
 
->>> from eval.cluener import Entity, Example
+>>> from cluener.reader import Entity, Example
 >>> from eval.predictions import Prediction
 >>> gold = [Example("张三在北京", (Entity("name", 0, 2), Entity("address", 3, 5)))]
 >>> run = score_run([Prediction(1, '{"name":["张三"],"scene":["北京"],"address":["上海"]}')], gold)
@@ -23,12 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .align import align_strings
-from .cluener import Entity, Example, entities_to_label_dict
-from .labels import LABELS
+from cluener.labels import LABELS
+from cluener.reader import Entity, Example, entities_to_label_dict
+from cluener.target import FAILED, OK, REPAIRED, ParseResult, parse_target, render_target
+
+from .align import align, align_strings
 from .metrics import Scores, score_official, score_spans
 from .predictions import Prediction
-from .target import FAILED, OK, REPAIRED, ParseResult, parse_target
 
 NONE = "none"  # the row / column of the confusion matrix for "no entity at this span"
 ERROR_CATEGORIES = ("correct", "type", "boundary", "boundary_type", "spurious", "missed", "hallucinated")
@@ -258,3 +259,16 @@ def score_run(predictions: Sequence[Prediction], gold: Sequence[Example]) -> Run
     for line in lines:
         analyse_line(line, errors)
     return Run(lines, official, span, errors)
+
+
+def round_trip(examples: Sequence[Example]) -> tuple[Scores, Scores]:
+    """Score gold -> target -> parse -> align against gold: (official, span). ``make data`` prints it."""
+    gold_strings, pred_strings, gold_spans, pred_spans = [], [], [], []
+    for ex in examples:
+        parsed = parse_target(render_target(ex.text, ex.entities))
+        spans, _missing = align(ex.text, parsed.entities)
+        gold_strings.append(ex.strings_by_label())
+        pred_strings.append(parsed.entities)
+        gold_spans.append(ex.entities)
+        pred_spans.append(spans)
+    return score_official(gold_strings, pred_strings), score_spans(gold_spans, pred_spans)

@@ -1,10 +1,10 @@
 """`make demo`: the whole chain on CPU with a tiny Qwen3, through the real front doors.
 
-1. data: CLUENER -> data/*.json + dataset_info.json (``python -m eval.build_data``)
+1. data: CLUENER -> data/*.json + dataset_info.json (``python -m cluener.build``)
 2. model: a tiny random Qwen3 with a small BPE trained on the data (``scripts/tiny_qwen.py``)
 3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences)
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
-5. report: ``python -m eval score ... --gold <those 16 sentences>`` -> reports/<run>/report.md
+5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
 
 Usage: ``python scripts/demo.py [--cluener-dir DIR]`` (without it, the official archive is downloaded).
 """
@@ -22,13 +22,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eval.files import atomic_write_jsonl  # noqa: E402
-from eval.splits import load_split  # noqa: E402
+from cluener.files import atomic_write_jsonl  # noqa: E402
+from cluener.layout import (  # noqa: E402
+    DATA_DIR,
+    PREDICTIONS_FILE,
+    REPORTS_DIR,
+    SAVES_DIR,
+    data_file,
+    dataset_name,
+    predict_dir,
+    recipe_path,
+    run_name,
+)
+from cluener.splits import load_split  # noqa: E402
+from eval.report import REPORT_FILES  # noqa: E402
 
 RECIPE = "demo_tiny_qwen3_full_sft"
-MODEL_DIR = ROOT / "saves" / "demo" / "tiny-qwen3"
-PREDICT_DIR = ROOT / "saves" / RECIPE / "predict_train16"
-RUN = f"{RECIPE}-train16"
+MODEL_DIR = ROOT / SAVES_DIR / "demo" / "tiny-qwen3"
+# The first 16 train sentences (the recipes' max_samples): a split of its own, named for what it is.
+SPLIT_NAME = "train16"
+PREDICT_DIR = ROOT / predict_dir(RECIPE, SPLIT_NAME)  # the predict recipe's output_dir
+RUN = run_name(RECIPE, SPLIT_NAME)
 BIN = Path(sys.executable).parent
 
 
@@ -55,30 +69,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluener-dir", default=os.environ.get("CLUENER_DIR") or None)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    logs = ROOT / "saves" / "demo" / "logs"
+    logs = ROOT / SAVES_DIR / "demo" / "logs"
 
-    data_cmd = [sys.executable, "-m", "eval.build_data"]
+    data_cmd = [sys.executable, "-m", "cluener.build"]
     if args.cluener_dir:
         data_cmd += ["--cluener-dir", args.cluener_dir]
     step("data", data_cmd)
     step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
-                        "data/cluener_train.json"])  # fmt: skip
-    step("train", [str(BIN / "llamafactory-cli"), "train", f"yaml_configs/train/{RECIPE}.yaml"], logs / "train.log")
-    step("predict", [str(BIN / "llamafactory-cli"), "train", f"yaml_configs/predict/{RECIPE}.yaml"],
+                        str(data_file(dataset_name("train")))])  # fmt: skip
+    step("train", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("train", RECIPE))], logs / "train.log")
+    step("predict", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("predict", RECIPE))],
          logs / "predict.log")  # fmt: skip
 
     # The gold of the 16 sentences the recipe trained and predicted on (max_samples takes the first 16).
     gold = PREDICT_DIR.relative_to(ROOT) / "gold.json"
-    atomic_write_jsonl(ROOT / gold, [ex.to_cluener() for ex in load_split("train", ROOT / "data")[:16]])
-    predictions = PREDICT_DIR.relative_to(ROOT) / "generated_predictions.jsonl"
-    step("report", [sys.executable, "-m", "eval", "score", str(predictions), "--gold", str(gold), "--name", RUN])
+    atomic_write_jsonl(ROOT / gold, [ex.to_cluener() for ex in load_split("train", ROOT / DATA_DIR)[:16]])
+    predictions = PREDICT_DIR.relative_to(ROOT) / PREDICTIONS_FILE
+    step("report", [sys.executable, "-m", "eval", "score", str(predictions), "--gold", str(gold),
+                    "--split-name", SPLIT_NAME, "--name", RUN])  # fmt: skip
 
-    metrics = json.loads((ROOT / "reports" / RUN / "metrics.json").read_text(encoding="utf-8"))
+    metrics = json.loads((ROOT / REPORTS_DIR / RUN / REPORT_FILES["metrics"]).read_text(encoding="utf-8"))
     print(
         f"\ndemo done in {time.monotonic() - started:.0f} s: official micro F1 {metrics['official']['micro_f1']:.3f}, "
         f"span micro F1 {metrics['span']['micro_f1']:.3f} on the 16 memorised sentences"
     )
-    print(f"report: reports/{RUN}/report.md")
+    print(f"report: {REPORTS_DIR}/{RUN}/{REPORT_FILES['report']}")
     return 0
 
 

@@ -20,9 +20,9 @@ for _path in (str(ROOT), str(ROOT / "scripts")):
 
 from tiny_qwen import build
 
-from eval.prompts import DEFAULT_INSTRUCTION
+from cluener.prompts import DEFAULT_INSTRUCTION
 
-# (sentence, target) pairs in the project's target format (eval/target.py).
+# (sentence, target) pairs in the project's target format (cluener/target.py).
 SENTENCES = [
     ("叶老桂认为，对目前国内商业银行而言，", '{"name":["叶老桂"]}'),
     ("彭小军认为，国内银行现在走的是台湾的发卡模式", '{"name":["彭小军"],"address":["台湾"]}'),

@@ -15,8 +15,8 @@ from encoder_ner.data import CharVocab, Collator, encode_examples
 from encoder_ner.predict import prediction_rows
 from encoder_ner.tags import TAGS, allowed_transition, entities_from_tags, tags_from_entities
 from eval.__main__ import main
-from eval.cluener import Entity, read_cluener
-from eval.files import atomic_write_jsonl
+from cluener.files import atomic_write_jsonl
+from cluener.reader import Entity, read_cluener
 
 from conftest import SHARED_CLUENER
 

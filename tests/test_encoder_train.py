@@ -18,7 +18,7 @@ from encoder_ner.predict import load_trained, predict_entities
 from encoder_ner.predict import main as predict_main
 from encoder_ner.train import main as train_main
 from eval.__main__ import main as eval_main
-from eval.cluener import Example
+from cluener.reader import Example
 from eval.metrics import score_spans
 from eval.predictions import read_predictions
 

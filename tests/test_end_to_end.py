@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_path, run_name
 from conftest import ROOT, SHARED_CLUENER
 
 pytestmark = pytest.mark.slow
@@ -26,7 +27,7 @@ RECIPE = "qwen3_0.6b_lora_sft"
 VENV = Path(sys.prefix)
 FRONT_DOOR_FILES = ["Makefile", "dataset_info.json", "pyproject.toml", "requirements.txt", "requirements-common.txt",
                     "requirements-cpu.txt"]  # fmt: skip
-FRONT_DOOR_DIRS = ["eval", "scripts", "yaml_configs", "benchmarks"]
+FRONT_DOOR_DIRS = ["cluener", "infer", "eval", "scripts", "yaml_configs", "benchmarks"]
 
 
 def make(root: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -55,7 +56,7 @@ def data(workdir) -> Path:
     assert "round trip" in result.stdout
     dev_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("dev "))
     assert "official macro 1.0000 micro 1.0000" in dev_line
-    return workdir / "data"
+    return workdir / DATA_DIR
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def tiny(workdir, data) -> Path:
     """The tiny Qwen3 (small BPE trained on the prepared train file, for CPU speed)."""
     out = workdir / "tiny-qwen3"
     subprocess.run(
-        [sys.executable, "scripts/tiny_qwen.py", str(out), "--small-bpe-corpus", "data/cluener_train.json"],
+        [sys.executable, "scripts/tiny_qwen.py", str(out), "--small-bpe-corpus", str(data_file(dataset_name("train")))],
         cwd=workdir, check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     return out
@@ -91,12 +92,12 @@ def test_train_writes_a_lora_adapter(trained):
 @pytest.fixture(scope="module")
 def predicted(workdir, trained, tiny) -> Path:
     make(workdir, "predict", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=12')}")
-    return workdir / "saves" / RECIPE / "predict_dev" / "generated_predictions.jsonl"
+    return workdir / predictions_path(RECIPE, "dev")
 
 
 def test_predict_writes_one_line_per_dev_sentence(predicted, data):
     rows = [json.loads(line) for line in predicted.read_text(encoding="utf-8").splitlines()]
-    dev = json.loads((data / "cluener_dev.json").read_text(encoding="utf-8"))
+    dev = json.loads(data_file(dataset_name("dev"), data).read_text(encoding="utf-8"))
     assert len(rows) == len(dev) == 1343
     assert all({"prompt", "predict", "label"} <= set(row) for row in rows)
     assert dev[0]["input"] in rows[0]["prompt"] and dev[-1]["input"] in rows[-1]["prompt"]
@@ -128,7 +129,7 @@ def test_export_merges_the_adapter(workdir, trained, tiny):
 
 def test_make_report_scores_the_predictions(workdir, predicted):
     make(workdir, "report")
-    run = workdir / "reports" / f"{RECIPE}-dev"
+    run = workdir / REPORTS_DIR / run_name(RECIPE, "dev")
     for name in ("report.md", "metrics.json", "f1_per_class.png", "cluener_predict.json"):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
@@ -138,7 +139,7 @@ def test_make_report_scores_the_predictions(workdir, predicted):
         assert set(metrics[metric]["per_class"]) == {"address", "book", "company", "game", "government", "movie",
                                                      "name", "organization", "position", "scene"}  # fmt: skip
     assert len((run / "cluener_predict.json").read_text().splitlines()) == 1343
-    assert f"{RECIPE}-dev" in (workdir / "reports" / "README.md").read_text()
+    assert run_name(RECIPE, "dev") in (workdir / REPORTS_DIR / "README.md").read_text()
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     make(workdir, "report")  # nothing new to score: the run's files are kept as they are
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
@@ -146,7 +147,7 @@ def test_make_report_scores_the_predictions(workdir, predicted):
 
 def test_make_submit_writes_the_leaderboard_file(workdir, trained, tiny):
     make(workdir, "submit", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=12')}")
-    lines = (workdir / "reports" / f"{RECIPE}-test" / "cluener_predict.json").read_text().splitlines()
+    lines = (workdir / REPORTS_DIR / run_name(RECIPE, "test") / "cluener_predict.json").read_text().splitlines()
     assert len(lines) == 1345
     assert [json.loads(line)["id"] for line in lines] == list(range(1345))
 
@@ -157,4 +158,5 @@ def test_demo_overfit_proof(workdir):
     assert "report: reports/demo_tiny_qwen3_full_sft-train16/report.md" in result.stdout
     metrics = json.loads((workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "metrics.json").read_text())
     assert metrics["official"]["micro_f1"] >= 0.9, metrics["official"]
+    assert metrics["split"] == "train16"  # the 16 sentences, named by --split-name (not after the gold file)
     assert metrics["parse"]["failed"] == 0

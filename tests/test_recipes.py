@@ -35,7 +35,8 @@ from llm_assets import (
     qwen_tokenizer_dir,
 )
 
-from eval.api_predict import build_prompt
+from cluener.layout import DATA_DIR, SPLITS, data_file, dataset_name, dataset_parts, predict_dir
+from cluener.prompts import build_prompt
 
 RECIPES = ROOT / "yaml_configs"
 KINDS = ("train", "predict", "chat", "merge")
@@ -60,7 +61,6 @@ EXPECTED = {
     "qwen3_1.7b_lora_sft_guided",
 }
 MISSING = object()
-_DATASET_RE = re.compile(r"^cluener(?:_([a-z]+))?_(train|val|dev|test)$")
 
 
 def text(kind: str, base: str) -> str:
@@ -72,14 +72,14 @@ def load(kind: str, base: str) -> dict:
 
 
 def variant_and_split(name: str) -> tuple[str, str]:
-    match = _DATASET_RE.match(name)
-    assert match, f"{name}: not a project dataset name"
-    return match.group(1) or "default", match.group(2)
+    parts = dataset_parts(name)
+    assert parts, f"{name}: not a project dataset name"
+    return parts
 
 
-def dataset_prefix(base: str) -> str:
-    """cluener_ or cluener_guided_: what precedes the split in the recipe's dataset names."""
-    return load("train", base)["dataset"].rsplit("_", 1)[0] + "_"
+def recipe_variant(base: str) -> str:
+    """The prompt variant of the recipe's datasets (default, guided)."""
+    return variant_and_split(load("train", base)["dataset"])[0]
 
 
 def expected_template(model_id: str) -> tuple[str, object]:
@@ -151,9 +151,9 @@ def test_trust_remote_code_false_and_template_fits_the_model(kind, base):
 @pytest.mark.parametrize("base", GPU_RECIPES)
 def test_train_recipe(base):
     cfg, raw = load("train", base), text("train", base)
-    prefix = dataset_prefix(base)
+    variant = recipe_variant(base)
     assert cfg["stage"] == "sft" and cfg["do_train"] is True
-    assert cfg["dataset"] == f"{prefix}train" and cfg["eval_dataset"] == f"{prefix}val"
+    assert cfg["dataset"] == dataset_name("train", variant) and cfg["eval_dataset"] == dataset_name("val", variant)
     for name in (cfg["dataset"], cfg["eval_dataset"]):  # dev is only predicted and reported
         assert variant_and_split(name)[1] in ("train", "val")
     assert cfg["eval_strategy"] == "steps" and cfg["eval_steps"] > 0
@@ -182,16 +182,16 @@ def test_train_recipe(base):
 @pytest.mark.parametrize("base", GPU_RECIPES)
 def test_predict_recipe(base):
     cfg, raw = load("predict", base), text("predict", base)
-    prefix = dataset_prefix(base)
+    variant = recipe_variant(base)
     assert cfg["stage"] == "sft" and cfg["do_predict"] is True and not cfg.get("do_train")
     assert cfg["predict_with_generate"] is True
     assert cfg["do_sample"] is False and cfg.get("num_beams", 1) == 1, "greedy decoding"
     assert cfg["max_new_tokens"] == 128
-    assert cfg["eval_dataset"] == f"{prefix}dev"
-    assert cfg["output_dir"] == f"saves/{base}/predict_dev"
+    assert cfg["eval_dataset"] == dataset_name("dev", variant)
+    assert cfg["output_dir"] == predict_dir(base, "dev").as_posix()
     assert "deepspeed" not in cfg, "predict_with_generate is incompatible with ZeRO-3"
     assert cfg["bf16"] is True
-    assert f"eval_dataset={prefix}test output_dir=saves/{base}/predict_test" in raw
+    assert f"eval_dataset={dataset_name('test', variant)} output_dir={predict_dir(base, 'test').as_posix()}" in raw
     assert "# GPU memory" in raw or "GPU memory: about" in raw
 
 
@@ -455,9 +455,8 @@ def test_cutoff_len_truncates_no_example(key, project_root):
     variant, template_name, thinking, cutoff_len, vllm_maxlen, max_new_tokens = key
     tokenizer, template = _template(template_name, thinking)
     longest_full, longest_prompt = 0, 0
-    for split in ("train", "val", "dev", "test"):
-        name = f"cluener_{split}" if variant == "default" else f"cluener_{variant}_{split}"
-        rows = json.loads((project_root / "data" / f"{name}.json").read_text(encoding="utf-8"))
+    for split in SPLITS:
+        rows = json.loads(data_file(dataset_name(split, variant), project_root / DATA_DIR).read_text(encoding="utf-8"))
         prompts = [build_prompt(r["instruction"], r["input"]) for r in rows]
         assert len({r["instruction"] for r in rows}) == 1  # one instruction per file: rank by input + output
         lengths = [

@@ -7,15 +7,8 @@ import shutil
 
 import pytest
 
-from eval.cluener import (
-    SHA256,
-    CluenerFormatError,
-    Entity,
-    SourceError,
-    read_cluener,
-    resolve_source,
-    verify_sources,
-)
+from cluener.download import SHA256, resolve_source, verify_sources
+from cluener.reader import CluenerFormatError, Entity, SourceError, read_cluener
 
 GOOD = json.dumps({"text": "叶老桂在浙商银行", "label": {"name": {"叶老桂": [[0, 2]]}, "company": {"浙商银行": [[4, 7]]}}},
                   ensure_ascii=False)  # fmt: skip
@@ -78,7 +71,7 @@ def test_good_line_gives_exclusive_entities():
 
 
 def read_cluener_lines(lines):
-    from eval.cluener import parse_line
+    from cluener.reader import parse_line
 
     return [parse_line(line, "mem.json", i + 1) for i, line in enumerate(lines)]
 
@@ -133,7 +126,7 @@ def make_archive(path, cluener_dir, corrupt: str | None = None):
 
 
 def test_download_official_archive(tmp_path, cluener_dir, archive_server):
-    from eval.cluener import download_official
+    from cluener.download import download_official
 
     www, base = archive_server
     make_archive(www / "cluener_public.zip", cluener_dir)
@@ -143,7 +136,7 @@ def test_download_official_archive(tmp_path, cluener_dir, archive_server):
 
 
 def test_download_checks_the_hashes(tmp_path, cluener_dir, archive_server):
-    from eval.cluener import download_official
+    from cluener.download import download_official
 
     www, base = archive_server
     make_archive(www / "cluener_public.zip", cluener_dir, corrupt="train.json")

@@ -8,8 +8,10 @@ import re
 import pytest
 
 from eval.__main__ import main
-from eval.labels import LABELS
-from eval.report import code, comparison_section, load_baselines, md, render_index, render_report
+from cluener.labels import LABELS
+from eval.report import load_baselines, render_index, render_report
+from eval.report.markdown import code, md
+from eval.report.sections import comparison_section
 
 from conftest import SHARED_CLUENER, lf_row, write_jsonl
 
@@ -46,26 +48,17 @@ def noisy_outputs(records):
     return out
 
 
+def score(pred, *options) -> int:
+    """``python -m eval score PRED OPTIONS...`` in this process; its exit status."""
+    return main(["score", str(pred), *map(str, options)])
+
+
 @pytest.fixture(scope="module")
 def dev_run(tmp_path_factory, dev_records, data_dir):
     root = tmp_path_factory.mktemp("run")
     pred = write_jsonl(root / "pred.jsonl", (lf_row(r, o) for r, o in zip(dev_records, noisy_outputs(dev_records))))
     reports = root / "reports"
-    status = main(
-        [
-            "score",
-            str(pred),
-            "--split",
-            "dev",
-            "--name",
-            "noisy-dev",
-            "--reports",
-            str(reports),
-            "--data-dir",
-            str(data_dir),
-        ]
-    )
-    assert status == 0
+    assert score(pred, "--split", "dev", "--name", "noisy-dev", "--reports", reports, "--data-dir", data_dir) == 0
     return reports / "noisy-dev"
 
 
@@ -94,7 +87,7 @@ def test_metrics_json_has_the_documented_fields(dev_run):
 
 
 def test_cluener_predictions_file_is_one_valid_line_per_source_line(dev_run):
-    from eval.cluener import read_cluener
+    from cluener.reader import read_cluener
 
     rows = read_cluener(dev_run / "cluener_predict.json")
     gold = read_cluener(SHARED_CLUENER / "dev.json")
@@ -151,23 +144,7 @@ def test_published_figures_are_compared_on_their_own_metric_and_split():
 def test_other_runs_are_compared(tmp_path, dev_run, dev_records, data_dir):
     reports = dev_run.parent
     pred = write_jsonl(tmp_path / "gold.jsonl", (lf_row(r, r["output"]) for r in dev_records))
-    assert (
-        main(
-            [
-                "score",
-                str(pred),
-                "--split",
-                "dev",
-                "--name",
-                "gold-dev",
-                "--reports",
-                str(reports),
-                "--data-dir",
-                str(data_dir),
-            ]
-        )
-        == 0
-    )
+    assert score(pred, "--split", "dev", "--name", "gold-dev", "--reports", reports, "--data-dir", data_dir) == 0
     report = (reports / "gold-dev" / "report.md").read_text(encoding="utf-8")
     assert "| noisy-dev |" in report and "| **gold-dev** (this run) | 1.0000 | 1.0000 |" in report
     index = (reports / "README.md").read_text(encoding="utf-8")
@@ -176,21 +153,7 @@ def test_other_runs_are_compared(tmp_path, dev_run, dev_records, data_dir):
 
 def test_gold_file_option_recognises_the_official_dev_file(tmp_path, dev_records):
     pred = write_jsonl(tmp_path / "p.jsonl", (lf_row(r, r["output"]) for r in dev_records))
-    assert (
-        main(
-            [
-                "score",
-                str(pred),
-                "--gold",
-                str(SHARED_CLUENER / "dev.json"),
-                "--name",
-                "g",
-                "--reports",
-                str(tmp_path / "reports"),
-            ]
-        )
-        == 0
-    )
+    assert score(pred, "--gold", SHARED_CLUENER / "dev.json", "--name", "g", "--reports", tmp_path / "reports") == 0
     metrics = json.loads((tmp_path / "reports" / "g" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["split"] == "dev" and metrics["official"]["macro_f1"] == 1.0
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from eval.cluener import Entity, Example, read_cluener
-from eval.labels import LABELS
+from cluener.reader import Entity, Example, read_cluener
+from cluener.labels import LABELS
 from eval.metrics import score_official, score_spans
 
 from conftest import SHARED_CLUENER
@@ -126,7 +126,7 @@ def perturb(examples: list[Example], seed: int) -> list[list[Entity]]:
 
 
 def write_cluener(path, examples, predictions):
-    from eval.cluener import entities_to_label_dict
+    from cluener.reader import entities_to_label_dict
 
     rows = [{"text": ex.text, "label": entities_to_label_dict(ex.text, p)} for ex, p in zip(examples, predictions)]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")

@@ -1,8 +1,9 @@
-"""Read and validate raw CLUENER2020 files; locate, download and verify the official release.
+"""Read and validate raw CLUENER2020 files.
 
 A raw line is ``{"text": ..., "label": {TYPE: {ENTITY_STRING: [[start, end], ...]}}}`` with an *inclusive* ``end``
-(test lines are ``{"id": N, "text": ...}``). Inside this package an :class:`Entity` uses Python slice bounds:
-``end`` is exclusive, so ``text[start:end]`` is the mention.
+(test lines are ``{"id": N, "text": ...}``). Inside this project an :class:`Entity` uses Python slice bounds:
+``end`` is exclusive, so ``text[start:end]`` is the mention. Locating, downloading and verifying the official
+release is :mod:`cluener.download`.
 
 Every line is checked; a bad line raises :class:`CluenerFormatError` naming file, line number and problem.
 Nothing is dropped or repaired.
@@ -16,29 +17,13 @@ Nothing is dropped or repaired.
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import shutil
-import tempfile
-import urllib.request
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .files import atomic_write_bytes, numbered_lines, sha256_file
+from .files import json_object, numbered_lines
 from .labels import LABEL_SET, LABELS
-
-OFFICIAL_URL = "https://storage.googleapis.com/cluebenchmark/tasks/cluener_public.zip"
-
-# sha256 of the files inside the official archive (from ../shared/cluener2020/README.md).
-SHA256: dict[str, str] = {
-    "train.json": "60299d202779dc84f3c3bd81f4dc08f5323d0dbf762cb50cd62dd51aa9a871f8",
-    "dev.json": "90036b59832e007c45d11eafe5ed80549f58a18a29aaa7fe8b1229622c69ec38",
-    "test.json": "5ca36f6fbe29230a6e3244110fcd9487fc2f5a672f5bfeba82a30f0ece72aa69",
-}
-SPLIT_FILES = {"train": "train.json", "dev": "dev.json", "test": "test.json"}
 
 
 class Entity(NamedTuple):
@@ -112,12 +97,7 @@ def parse_line(raw: str, path: str | os.PathLike, line: int, labelled: bool = Tr
     def fail(problem: str) -> CluenerFormatError:
         return CluenerFormatError(path, line, problem)
 
-    try:
-        row = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise fail(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise fail(f"expected a JSON object, got {type(row).__name__}")
+    row = json_object(raw, fail)
     text = row.get("text")
     if not isinstance(text, str):
         raise fail("'text' is missing or not a string")
@@ -168,58 +148,3 @@ def read_cluener(path: str | os.PathLike, labelled: bool = True) -> list[Example
         raise SourceError(f"{path}: file not found")
     lines = numbered_lines(path, CluenerFormatError)
     return [parse_line(line, path, number, labelled=labelled) for number, line in lines]
-
-
-def verify_sources(directory: str | os.PathLike) -> dict[str, Path]:
-    """Check train/dev/test in ``directory`` against the pinned sha256; return split -> path."""
-    directory = Path(directory)
-    paths = {split: directory / name for split, name in SPLIT_FILES.items()}
-    missing = [path.name for path in paths.values() if not path.is_file()]
-    if missing:
-        raise SourceError(
-            f"{directory}: missing CLUENER file(s) {', '.join(missing)} "
-            f"(expected {', '.join(SPLIT_FILES.values())})"
-        )
-    for path in paths.values():
-        digest = sha256_file(path)
-        if digest != SHA256[path.name]:
-            raise SourceError(f"{path}: sha256 {digest} does not match the official {SHA256[path.name]}")
-    return paths
-
-
-def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout: float = 60) -> Path:
-    """Download the official archive and extract train/dev/test.json into ``dest`` (then verified)."""
-    dest = Path(dest)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed https URL)
-            payload = response.read()
-    except OSError as exc:
-        raise SourceError(
-            f"could not download {url}: {exc}. Download it by hand and run `make data CLUENER_DIR=<folder>`."
-        ) from None
-    atomic_write_bytes(dest / "cluener_public.zip", payload)
-    # Extract into a scratch folder and verify there: a bad archive never leaves files that look like a source.
-    scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=dest))
-    try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-            members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
-            for name in SPLIT_FILES.values():
-                if name not in members:
-                    raise SourceError(f"{url}: archive has no {name}")
-                (scratch / name).write_bytes(archive.read(members[name]))
-        verify_sources(scratch)
-        for name in SPLIT_FILES.values():
-            os.replace(scratch / name, dest / name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return dest
-
-
-def resolve_source(cluener_dir: str | os.PathLike | None, raw_dir: str | os.PathLike = "data/raw") -> dict[str, Path]:
-    """The verified source files: ``cluener_dir`` when given, else ``raw_dir`` (downloading it when empty)."""
-    if cluener_dir:
-        return verify_sources(cluener_dir)
-    raw_dir = Path(raw_dir)
-    if not all((raw_dir / name).is_file() for name in SPLIT_FILES.values()):
-        download_official(raw_dir)
-    return verify_sources(raw_dir)

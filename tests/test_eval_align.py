@@ -1,5 +1,5 @@
 from eval.align import align
-from eval.cluener import Entity
+from cluener.reader import Entity
 
 
 def test_longest_first_and_no_overlap():

@@ -1,10 +1,12 @@
 """``make data``: CLUENER2020 -> alpaca JSON files registered in dataset_info.json.
 
 Writes ``data/cluener_{train,val,dev,test}.json`` (default prompt) and ``data/cluener_guided_*.json`` (guided
-prompt), ``data/manifest.json`` (source, seed, val lines), and registers every file in ``dataset_info.json``.
-Then prints the round trip (gold -> target -> parse -> align -> score) on train and dev.
+prompt), ``data/manifest.json`` (source, seed, val lines), and registers every file in ``dataset_info.json``
+(names and paths: :mod:`cluener.layout`; one dataset per prompt of :data:`cluener.prompts.PROMPTS` and split).
+Then prints the round trip (gold -> target -> parse -> align -> score, :func:`eval.scoring.round_trip`) on train,
+val and dev.
 
-Usage: ``python -m eval.build_data [--cluener-dir DIR] [--seed N] [--val-size N]``
+Usage: ``python -m cluener.build [--cluener-dir DIR] [--seed N] [--val-size N]``
 """
 
 from __future__ import annotations
@@ -15,20 +17,26 @@ import os
 import sys
 from pathlib import Path
 
-from .align import align
-from .cluener import CluenerFormatError, Example, SourceError, read_cluener, resolve_source
+from .download import resolve_source
 from .files import atomic_write_json, atomic_write_text
-from .metrics import Scores, score_official, score_spans
+from .layout import (
+    ALPACA_COLUMNS,
+    DATA_DIR,
+    DATASET_INFO,
+    LABELLED_SPLITS,
+    MANIFEST,
+    RAW_DIR,
+    SPLITS,
+    data_file,
+    dataset_name,
+)
 from .prompts import PROMPTS
-from .splits import MANIFEST, SPLITS, split_train_val
-from .target import parse_target, render_target
+from .reader import CluenerFormatError, Example, SourceError, read_cluener
+from .splits import split_train_val
+from .target import render_target
 
 DEFAULT_SEED = 42
 DEFAULT_VAL_SIZE = 500
-
-
-def dataset_name(split: str, prompt: str = "default") -> str:
-    return f"cluener_{split}" if prompt == "default" else f"cluener_{prompt}_{split}"
 
 
 def alpaca_record(example: Example, instruction: str) -> dict:
@@ -42,19 +50,6 @@ def render_alpaca(examples: list[Example], instruction: str) -> str:
     return "[\n" + ",\n".join(rows) + "\n]\n"
 
 
-def round_trip(examples: list[Example]) -> tuple[Scores, Scores]:
-    """Score gold -> target -> parse -> align against gold: (official, span)."""
-    gold_strings, pred_strings, gold_spans, pred_spans = [], [], [], []
-    for ex in examples:
-        parsed = parse_target(render_target(ex.text, ex.entities))
-        spans, _missing = align(ex.text, parsed.entities)
-        gold_strings.append(ex.strings_by_label())
-        pred_strings.append(parsed.entities)
-        gold_spans.append(ex.entities)
-        pred_spans.append(spans)
-    return score_official(gold_strings, pred_strings), score_spans(gold_spans, pred_spans)
-
-
 def register(dataset_info: Path, names: dict[str, str]) -> None:
     """Add or update the project's entries in dataset_info.json, keeping any others the user added."""
     info = json.loads(dataset_info.read_text(encoding="utf-8")) if dataset_info.is_file() else {}
@@ -62,20 +57,20 @@ def register(dataset_info: Path, names: dict[str, str]) -> None:
         info[name] = {
             "file_name": file_name,
             "formatting": "alpaca",
-            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+            "columns": dict(ALPACA_COLUMNS),
         }
     atomic_write_json(dataset_info, info)
 
 
 def build(
     cluener_dir: str | None,
-    data_dir: str | Path = "data",
-    dataset_info: str | Path = "dataset_info.json",
+    data_dir: str | Path = DATA_DIR,
+    dataset_info: str | Path = DATASET_INFO,
     seed: int = DEFAULT_SEED,
     val_size: int = DEFAULT_VAL_SIZE,
 ) -> dict:
     data_dir = Path(data_dir)
-    paths = resolve_source(cluener_dir, data_dir / "raw")
+    paths = resolve_source(cluener_dir, data_dir / RAW_DIR)
     official_train = read_cluener(paths["train"])
     train, val = split_train_val(official_train, seed, val_size)
     splits = {
@@ -88,8 +83,9 @@ def build(
     for prompt, instruction in PROMPTS.items():
         for split in SPLITS:
             name = dataset_name(split, prompt)
-            atomic_write_text(data_dir / f"{name}.json", render_alpaca(splits[split], instruction))
-            registered[name] = Path(os.path.relpath(data_dir / f"{name}.json", Path(dataset_info).parent)).as_posix()
+            path = data_file(name, data_dir)
+            atomic_write_text(path, render_alpaca(splits[split], instruction))
+            registered[name] = Path(os.path.relpath(path, Path(dataset_info).parent)).as_posix()
     register(Path(dataset_info), registered)
     manifest = {
         "source_dir": str(paths["train"].parent.resolve()),
@@ -105,8 +101,8 @@ def build(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cluener-dir", default=None, help="local folder with train/dev/test.json (else download)")
-    parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--dataset-info", default="dataset_info.json")
+    parser.add_argument("--data-dir", default=DATA_DIR)
+    parser.add_argument("--dataset-info", default=DATASET_INFO)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
     args = parser.parse_args(argv)
@@ -119,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     print("wrote " + ", ".join(f"{split} {n}" for split, n in counts.items()) + f" (seed {args.seed})")
     for name, path in result["datasets"].items():
         print(f"  {name:22s} {path}")
+    from eval.scoring import round_trip  # the check only: building needs no scoring
+
     print("round trip gold -> target -> parse -> align, scored against gold:")
-    for split in ("train", "val", "dev"):
+    for split in (s for s in SPLITS if s in LABELLED_SPLITS):
         official, span = round_trip(result["splits"][split])
         print(
             f"  {split:5s} official macro {official.macro_f1:.4f} micro {official.micro_f1:.4f} | "

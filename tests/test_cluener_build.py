@@ -8,17 +8,17 @@ import sys
 
 import pytest
 
-from eval.build_data import build, round_trip
-from eval.labels import CHINESE_NAMES, LABELS
-from eval.prompts import DEFAULT_INSTRUCTION, GUIDED_INSTRUCTION, GUIDELINES
-from eval.splits import load_split
-from eval.target import parse_target
+from cluener.build import build
+from eval.scoring import round_trip
+from cluener.labels import CHINESE_NAMES, LABELS
+from cluener.layout import dataset_names
+from cluener.prompts import DEFAULT_INSTRUCTION, GUIDED_INSTRUCTION, GUIDELINES, PROMPTS
+from cluener.splits import load_split
+from cluener.target import parse_target
 
 from conftest import ROOT
 
-FILES = [f"cluener_{s}" for s in ("train", "val", "dev", "test")] + [
-    f"cluener_guided_{s}" for s in ("train", "val", "dev", "test")
-]
+FILES = dataset_names(PROMPTS)
 
 
 def read_records(root, name):
@@ -129,7 +129,7 @@ def test_keeps_user_entries_in_dataset_info(tmp_path, cluener_dir):
 
 def test_cli_reports_missing_source_files(tmp_path, cluener_dir):
     result = subprocess.run(
-        [sys.executable, "-m", "eval.build_data", "--cluener-dir", str(tmp_path / "nowhere"),
+        [sys.executable, "-m", "cluener.build", "--cluener-dir", str(tmp_path / "nowhere"),
          "--data-dir", str(tmp_path / "data"), "--dataset-info", str(tmp_path / "dataset_info.json")],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
@@ -140,7 +140,7 @@ def test_cli_reports_missing_source_files(tmp_path, cluener_dir):
 def test_cli_prints_the_round_trip(tmp_path, cluener_dir):
     """What `make data` runs (the make target itself is exercised in test_end_to_end.py)."""
     result = subprocess.run(
-        [sys.executable, "-m", "eval.build_data", "--cluener-dir", str(cluener_dir),
+        [sys.executable, "-m", "cluener.build", "--cluener-dir", str(cluener_dir),
          "--data-dir", str(tmp_path / "data"), "--dataset-info", str(tmp_path / "dataset_info.json")],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip

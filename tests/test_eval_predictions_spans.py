@@ -8,7 +8,7 @@ import json
 import pytest
 
 from eval.__main__ import main
-from eval.cluener import Entity, Example, entities_to_label_dict
+from cluener.reader import Entity, Example, entities_to_label_dict
 from eval.predictions import (
     PredictedSpan,
     PredictionsFormatError,
@@ -17,7 +17,7 @@ from eval.predictions import (
     read_predictions,
 )
 from eval.scoring import score_run
-from eval.target import render_target
+from cluener.target import render_target
 
 from conftest import SHARED_CLUENER, write_jsonl
 

@@ -1,12 +1,16 @@
 """The instructions the model sees. ``default`` is short (it is paid for on every example, in training and in
 decoding); ``guided`` adds the official annotation guidelines for each type, for ablation.
 
-Both name the 10 types with their Chinese names and the output shape of :func:`eval.target.render_target`.
+Both name the 10 types with their Chinese names and the output shape of :func:`cluener.target.render_target`.
+A new prompt variant is one more entry in :data:`PROMPTS`: ``make data`` then writes and registers its datasets
+(``cluener_<variant>_<split>``, named by :mod:`cluener.layout`), and a recipe picks it by its ``eval_dataset``.
+:func:`build_prompt` is the user turn a model sees for an alpaca record, as LLaMA-Factory builds it.
 """
 
 from __future__ import annotations
 
 from .labels import CHINESE_NAMES, LABELS
+from .layout import DEFAULT_VARIANT
 
 _TYPES = ",".join(f"{label}{CHINESE_NAMES[label]}" for label in LABELS)
 
@@ -37,4 +41,15 @@ GUIDED_INSTRUCTION = (
     + '\n按出现顺序输出JSON：{"类型":["实体"]}，无实体输出{}'
 )
 
-PROMPTS: dict[str, str] = {"default": DEFAULT_INSTRUCTION, "guided": GUIDED_INSTRUCTION}
+PROMPTS: dict[str, str] = {DEFAULT_VARIANT: DEFAULT_INSTRUCTION, "guided": GUIDED_INSTRUCTION}
+
+
+def build_prompt(instruction: str | None, query: str | None) -> str:
+    """The user turn LLaMA-Factory's alpaca converter builds: non-empty parts joined by a newline.
+
+    >>> build_prompt("抽取实体", "张三在北京")
+    '抽取实体\\n张三在北京'
+    >>> build_prompt("抽取实体", "")
+    '抽取实体'
+    """
+    return "\n".join(part for part in (instruction, query) if part)

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from eval.cluener import Entity, Example, parse_line, read_cluener
-from eval.labels import LABELS
+from cluener.reader import Entity, Example, parse_line, read_cluener
+from cluener.labels import LABELS
 from eval.predictions import Prediction, read_predictions
 from eval.scoring import ERROR_CATEGORIES, NONE, score_run
 
 from conftest import SHARED_CLUENER, lf_row, write_jsonl
-from test_metrics import reference_official
+from test_eval_metrics import reference_official
 
 
 def test_gold_outputs_score_perfectly_on_dev(tmp_path, dev_records, dev_gold):

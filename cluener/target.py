@@ -3,7 +3,7 @@
 Target format: a compact JSON object, entity type -> list of entity strings, each string once per type, types and
 strings in order of first appearance in the text; ``{}`` when the sentence has none.
 
->>> from eval.cluener import Entity
+>>> from cluener.reader import Entity
 >>> render_target("叶老桂在浙商银行", [Entity("company", 4, 8), Entity("name", 0, 3)])
 '{"name":["叶老桂"],"company":["浙商银行"]}'
 >>> parse_target('{"name":["叶老桂"],"company":["浙商银行"]}').entities

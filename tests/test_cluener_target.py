@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import eval.target as target_module
-from eval.cluener import Entity
-from eval.labels import LABELS
-from eval.target import FAILED, OK, REPAIRED, parse_target, render_target
+import cluener.target as target_module
+from cluener.reader import Entity
+from cluener.labels import LABELS
+from cluener.target import FAILED, OK, REPAIRED, parse_target, render_target
 
 GOOD = '{"name":["张三"],"company":["浙商银行"]}'
 GOOD_ENTITIES = {"name": ["张三"], "company": ["浙商银行"]}

@@ -62,6 +62,32 @@ def numbered_lines(path: str | os.PathLike, error: Callable[[Path, int, str], Ex
     return list(enumerate(lines, start=1))
 
 
+def json_object(text: str | bytes, fail: Callable[[str], Exception]) -> dict:
+    """One JSON object (a line of a JSON-lines file); anything else raises ``fail(problem)``.
+
+    >>> json_object('{"a": 1}', ValueError)
+    {'a': 1}
+    >>> json_object("[1]", ValueError)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected a JSON object, got list
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise fail("not valid UTF-8") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise fail("invalid JSON (nested too deeply)") from None
+    if not isinstance(value, dict):
+        raise fail(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

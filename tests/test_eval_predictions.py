@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.cluener import Example
+from cluener.reader import Example
 from eval.predictions import (
     PredictionsFormatError,
     PredictionsMismatchError,

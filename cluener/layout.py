@@ -1,0 +1,234 @@
+"""Names and paths: the one owner of every naming rule of the project.
+
+- splits: ``train`` / ``val`` / ``dev`` / ``test``, in that order (:data:`SPLITS`); ``dev`` is the reporting split;
+- dataset names: ``cluener_<split>`` (default prompt) and ``cluener_<variant>_<split>`` (e.g. ``cluener_guided_dev``),
+  each in ``data/<name>.json``, registered in ``dataset_info.json``; ``data/manifest.json`` records the build;
+- the official raw files ``train.json`` / ``dev.json`` / ``test.json``;
+- predictions: ``saves/<recipe>/predict_<split>[_<suffix>]/generated_predictions.jsonl``, scored as run
+  ``<recipe>-<split>[_<suffix>]`` into ``reports/<run>/``; a run name is a folder name (:func:`check_run_name`);
+- recipes: ``yaml_configs/<kind>/<recipe>.yaml`` (kind: train, predict, chat, merge, encoder).
+
+The Makefile asks this module instead of repeating the rules::
+
+    python -m cluener.layout dataset --recipe R --split S       # the recipe's prompt variant, on split S
+    python -m cluener.layout predict-dir --recipe R --split S   # saves/R/predict_S
+    python -m cluener.layout predictions --recipe R --split S   # saves/R/predict_S/generated_predictions.jsonl
+    python -m cluener.layout run-name --recipe R --split S      # R-S
+
+>>> dataset_name("dev"), dataset_name("test", "guided")
+('cluener_dev', 'cluener_guided_test')
+>>> dataset_parts("cluener_guided_val"), split_of("data/cluener_test.json"), split_of("my_file.json")
+(('guided', 'val'), 'test', None)
+>>> dataset_for_split("test", "cluener_guided_dev"), dataset_for_split("val", None)
+('cluener_guided_test', 'cluener_val')
+>>> predictions_path("r", "dev", "api").as_posix(), run_name("r", "dev", "api")
+('saves/r/predict_dev_api/generated_predictions.jsonl', 'r-dev_api')
+>>> parse_predictions_path(Path("saves/r/predict_dev_api/generated_predictions.jsonl"), Path("saves"))
+('dev', 'r-dev_api')
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+SPLITS: tuple[str, ...] = ("train", "val", "dev", "test")
+REPORTING_SPLIT = "dev"  # the official dev set: never trained on, what reports compare
+LABELLED_SPLITS = frozenset({"train", "val", "dev"})  # the official test labels are not public
+CUSTOM_SPLIT = "custom"  # the split name of a gold file that is none of the official ones (``--gold``)
+
+# The official release: one file per official split; train.json also holds the project's val split.
+RAW_FILES: dict[str, str] = {"train": "train.json", "dev": "dev.json", "test": "test.json"}
+
+DATASET_PREFIX = "cluener"
+DEFAULT_VARIANT = "default"  # the prompt variant whose dataset names carry no variant
+DATA_DIR = "data"
+RAW_DIR = "raw"  # under DATA_DIR: where the official archive is downloaded
+MANIFEST = "manifest.json"
+DATASET_INFO = "dataset_info.json"  # LLaMA-Factory's registry, in the project root
+# The alpaca columns every registered dataset uses (LLaMA-Factory's names -> the record's keys).
+ALPACA_COLUMNS: dict[str, str] = {"prompt": "instruction", "query": "input", "response": "output"}
+
+SAVES_DIR = "saves"
+REPORTS_DIR = "reports"
+RECIPE_DIR = "yaml_configs"
+PREDICTIONS_FILE = "generated_predictions.jsonl"
+API_SUFFIX = "api"  # predict_<split>_api: predictions made through a server (python -m infer)
+
+_SPLIT_ALTERNATIVES = "|".join(SPLITS)
+_DATASET = re.compile(rf"^{DATASET_PREFIX}(?:_(?P<variant>[a-z0-9]+))?_(?P<split>{_SPLIT_ALTERNATIVES})$")
+_PREDICT_DIR = re.compile(rf"^predict_(?P<split>{_SPLIT_ALTERNATIVES})(?:_(?P<suffix>.+))?$")
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
+
+
+class RunNameError(ValueError):
+    """A run name that cannot be a folder name under reports/."""
+
+
+class RecipeError(ValueError):
+    """A recipe file that cannot be read (names the file)."""
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
+    return split
+
+
+def dataset_name(split: str, variant: str = DEFAULT_VARIANT) -> str:
+    check_split(split)
+    return f"{DATASET_PREFIX}_{split}" if variant == DEFAULT_VARIANT else f"{DATASET_PREFIX}_{variant}_{split}"
+
+
+def dataset_names(variants, splits=SPLITS) -> list[str]:
+    """Every dataset name of the given prompt variants, variant by variant, splits in :data:`SPLITS` order."""
+    return [dataset_name(split, variant) for variant in variants for split in splits]
+
+
+def data_file(name: str, data_dir: str | os.PathLike = DATA_DIR) -> Path:
+    """The alpaca file of a dataset name."""
+    return Path(data_dir) / f"{name}.json"
+
+
+def _dataset_match(dataset: str) -> re.Match | None:
+    name = Path(dataset).stem if dataset.endswith((".json", ".jsonl")) else dataset
+    return _DATASET.match(name)
+
+
+def dataset_parts(dataset: str) -> tuple[str, str] | None:
+    """(prompt variant, split) of a project dataset name or file, None for anything else."""
+    match = _dataset_match(dataset)
+    return (match["variant"] or DEFAULT_VARIANT, match["split"]) if match else None
+
+
+def split_of(dataset: str) -> str | None:
+    """The split of a project dataset name or file, None for anything else."""
+    parts = dataset_parts(dataset)
+    return parts[1] if parts else None
+
+
+def dataset_for_split(split: str, recipe_dataset: str | None) -> str:
+    """The dataset of ``split`` in the prompt variant of ``recipe_dataset`` (a recipe's ``eval_dataset``)."""
+    parts = dataset_parts(recipe_dataset) if recipe_dataset else None
+    return dataset_name(split, parts[0] if parts else DEFAULT_VARIANT)
+
+
+# ---------------------------------------------------------------- recipes
+
+
+def recipe_path(kind: str, recipe: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> Path:
+    return Path(recipe_dir) / kind / f"{recipe}.yaml"
+
+
+def read_recipe(kind: str, recipe: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> dict:
+    """A recipe's YAML as a dict; ``{}`` when the recipe has no file of that kind."""
+    path = recipe_path(kind, recipe, recipe_dir)
+    if not path.is_file():
+        return {}
+    import yaml  # installed with LLaMA-Factory
+
+    try:
+        value = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML ({exc})") from None
+    return value if isinstance(value, dict) else {}
+
+
+def recipe_dataset(recipe: str, split: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> str:
+    """The dataset a recipe predicts on ``split``: its predict recipe's ``eval_dataset`` variant, switched to split."""
+    dataset = read_recipe("predict", recipe, recipe_dir).get("eval_dataset")
+    return dataset_for_split(split, dataset if isinstance(dataset, str) else None)
+
+
+# ---------------------------------------------------------------- predictions and runs
+
+
+def predict_folder(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
+    """``<save_dir>/predict_<split>[_<suffix>]``, where ``save_dir`` is what a recipe trains into (``saves/<recipe>``)."""
+    return Path(save_dir) / (f"predict_{split}_{suffix}" if suffix else f"predict_{split}")
+
+
+def predict_dir(recipe: str, split: str, suffix: str | None = None, saves_dir: str | os.PathLike = SAVES_DIR) -> Path:
+    """``saves/<recipe>/predict_<split>[_<suffix>]``; `python -m eval report` finds those of :data:`SPLITS`."""
+    return predict_folder(Path(saves_dir) / recipe, split, suffix)
+
+
+def predictions_path(
+    recipe: str, split: str, suffix: str | None = None, saves_dir: str | os.PathLike = SAVES_DIR
+) -> Path:
+    return predictions_in(Path(saves_dir) / recipe, split, suffix)
+
+
+def predictions_in(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
+    """The predictions file of ``split`` under a recipe's save folder (``saves/<recipe>``)."""
+    return predict_folder(save_dir, split, suffix) / PREDICTIONS_FILE
+
+
+def run_name(recipe: str, split: str, suffix: str | None = None) -> str:
+    """The run (reports/ folder) of a recipe's predictions on a split."""
+    return f"{recipe}-{split}_{suffix}" if suffix else f"{recipe}-{split}"
+
+
+def parse_predictions_path(path: Path, saves_dir: Path) -> tuple[str, str] | None:
+    """(split, run name) of ``saves/<recipe>/predict_<split>[_<suffix>]/generated_predictions.jsonl``, else None."""
+    rel = Path(path).relative_to(saves_dir)
+    match = _PREDICT_DIR.match(rel.parent.name)
+    if len(rel.parts) != 3 or rel.name != PREDICTIONS_FILE or not match:
+        return None
+    return match["split"], run_name(rel.parts[0], match["split"], match["suffix"])
+
+
+PREDICTIONS_UNDER_SAVES = f"<RECIPE>/predict_<SPLIT>[_<suffix>]/{PREDICTIONS_FILE}"  # for messages
+
+
+def check_run_name(name: str) -> str:
+    if not _RUN_NAME.match(name) or name in (".", ".."):
+        raise RunNameError(f"run name {name!r}: use letters, digits and . _ + = - (it becomes a folder under reports/)")
+    return name
+
+
+def report_dir(name: str, reports_dir: str | os.PathLike = REPORTS_DIR) -> Path:
+    return Path(reports_dir) / check_run_name(name)
+
+
+# ---------------------------------------------------------------- CLI (for the Makefile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cluener.layout", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="query", required=True)
+    queries = {
+        "dataset": "the dataset of the recipe's prompt variant on SPLIT",
+        "predict-dir": "the recipe's predictions folder for SPLIT",
+        "predictions": "the recipe's predictions file for SPLIT",
+        "run-name": "the run (reports/ folder) of the recipe's predictions on SPLIT",
+    }
+    for query, help_text in queries.items():
+        p = sub.add_parser(query, help=help_text)
+        p.add_argument("--recipe", required=True)
+        p.add_argument("--split", required=True, choices=SPLITS)
+        p.add_argument("--suffix", default=None, help="predict_<split>_<suffix> (e.g. api)")
+        p.add_argument("--recipe-dir", default=RECIPE_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        answer = {
+            "dataset": lambda: recipe_dataset(args.recipe, args.split, args.recipe_dir),
+            "predict-dir": lambda: predict_dir(args.recipe, args.split, args.suffix).as_posix(),
+            "predictions": lambda: predictions_path(args.recipe, args.split, args.suffix).as_posix(),
+            "run-name": lambda: run_name(args.recipe, args.split, args.suffix),
+        }[args.query]()
+    except RecipeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(answer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

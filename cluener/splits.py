@@ -1,0 +1,101 @@
+"""The project's splits and where their gold lives.
+
+``train`` / ``val`` come from the official train file with a seeded split (val keeps source order); ``dev`` is the
+official dev set (the reporting set, never trained on); ``test`` is the official unlabelled test set.
+``make data`` records the source folder, seed and val lines in ``data/manifest.json`` so that the eval package
+finds the same gold later. Split names and file names are :mod:`cluener.layout`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .download import official_split, verify_sources
+from .layout import CUSTOM_SPLIT, DATA_DIR, LABELLED_SPLITS, MANIFEST, RAW_FILES, check_split
+from .reader import Example, read_cluener
+
+
+def split_train_val(examples: list[Example], seed: int, val_size: int) -> tuple[list[Example], list[Example]]:
+    """Seeded split of the official train file; both parts keep source order.
+
+    >>> from cluener.reader import Example
+    >>> exs = [Example(text=str(i), line=i + 1) for i in range(10)]
+    >>> train, val = split_train_val(exs, seed=1, val_size=3)
+    >>> len(train), len(val), [e.line for e in val] == sorted(e.line for e in val)
+    (7, 3, True)
+    """
+    if not 0 < val_size < len(examples):
+        raise ValueError(f"val_size must be between 1 and {len(examples) - 1}, got {val_size}")
+    chosen = set(random.Random(seed).sample(range(len(examples)), val_size))
+    train = [ex for i, ex in enumerate(examples) if i not in chosen]
+    val = [ex for i, ex in enumerate(examples) if i in chosen]
+    return train, val
+
+
+def read_manifest(data_dir: str | Path = DATA_DIR) -> dict:
+    path = Path(data_dir) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; run `make data` first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def raw_file_of(split: str) -> str:
+    """The official file a split's sentences come from (val is part of train.json)."""
+    return RAW_FILES[split] if split in RAW_FILES else RAW_FILES["train"]
+
+
+def load_split(split: str, data_dir: str | Path = DATA_DIR) -> list[Example]:
+    """Gold examples of a project split, from the same verified source ``make data`` used."""
+    check_split(split)
+    manifest = read_manifest(data_dir)
+    paths = verify_sources(manifest["source_dir"])
+    if split in ("dev", "test"):
+        return read_cluener(paths[split], labelled=split in LABELLED_SPLITS)
+    examples = read_cluener(paths["train"])
+    val_lines = set(manifest["val_lines"])
+    return [ex for ex in examples if (ex.line in val_lines) == (split == "val")]
+
+
+@dataclass
+class Gold:
+    """The gold sentences a predictions file is scored against, and where they come from."""
+
+    examples: list[Example]
+    split: str
+    path: str  # the file the sentences come from (named in errors)
+    description: str
+
+
+def gold_of_split(split: str, data_dir: str | Path = DATA_DIR) -> Gold:
+    """A project split's gold, through ``data/manifest.json``."""
+    examples = load_split(split, data_dir)
+    source = read_manifest(data_dir)["source_dir"]
+    path = f"{source}/{raw_file_of(split)}"
+    where = {
+        "train": f"{path} minus the val lines in {Path(data_dir) / MANIFEST}",
+        "val": f"{path}, the val lines in {Path(data_dir) / MANIFEST}",
+    }.get(split, path)
+    return Gold(examples, split, path, f"{where} (--split {split})")
+
+
+def gold_of_file(path: str | Path, split_name: str | None = None) -> Gold:
+    """A CLUENER file: labelled unless its first line has no ``label`` (the test layout).
+
+    Its split is ``split_name`` when given, else the official split whose file it is (sha256), else ``custom``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: gold file not found")
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        labelled = "label" in json.loads(first)
+    except (ValueError, TypeError):
+        labelled = True  # let the reader report the problem with its line number
+    examples = read_cluener(path, labelled=labelled)
+    official = official_split(path)
+    split = split_name or official or CUSTOM_SPLIT
+    return Gold(examples, split, str(path), f"{path}" + (f" (official {RAW_FILES[official]})" if official else ""))

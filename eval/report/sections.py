@@ -1,0 +1,200 @@
+"""The sections of a run's ``report.md``, each a pure function of the metrics dict (what ``metrics.json`` holds),
+the published baselines (``eval/baselines.json``) and the other runs' metrics.
+
+A new section is a function here returning its lines, placed in :func:`render_report`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from cluener.labels import LABELS
+from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
+
+from .markdown import code, md, table
+from .metrics_file import REPORT_FILES
+from .tables import per_class_table, published_table, runs_table, span_baselines_table, summary_table
+
+
+def _summary(metrics: dict) -> list[str]:
+    off, span = metrics["official"], metrics["span"]
+    return [
+        "## Summary",
+        "",
+        summary_table(metrics),
+        "",
+        f"- official micro/macro support: {off['support']} distinct (type, string) pairs per sentence; "
+        f"span support: {span['support']} gold spans.",
+        "- Strings not in the sentence (hallucinated) are false positives on the official metric and absent from "
+        "the span metric (they have no span).",
+        "",
+    ]
+
+
+def _parse_section(metrics: dict) -> list[str]:
+    parse = metrics["parse"]
+    total = parse["total"] or 1
+    lines = [
+        "## Parse",
+        "",
+        table(
+            ("status", "lines", "share"),
+            [(s, parse[s], f"{parse[s] / total:.1%}") for s in ("ok", "repaired", "failed")],
+        ),
+        "",
+        "- ok: the exact target format; repaired: read after a recovery listed below; failed: no entity structure "
+        "found (scored as no entities, and counted here).",
+        f"- predicted strings: {parse['predicted_strings']}; aligned spans: {parse['predicted_spans']}.",
+        *(
+            [f"- lines with predicted spans, scored as they are (not re-aligned): {parse['span_lines']}."]
+            if parse.get("span_lines")
+            else []
+        ),
+        f"- hallucinated strings (not in the sentence): {parse['hallucinated']} in {parse['hallucinated_lines']} lines.",
+        f"- overlapped strings (in the sentence, but only inside a longer predicted span; official metric only): "
+        f"{parse['overlapped']}.",
+        f"- unknown types dropped: {parse['unknown_labels']}"
+        + (
+            " (" + ", ".join(f"{md(k)}: {v}" for k, v in parse["unknown_label_counts"].items()) + ")"
+            if parse["unknown_labels"]
+            else ""
+        )
+        + ".",
+        f"- prediction order check: {metrics.get('order_check', '—')}.",
+        "",
+    ]
+    if parse["repairs"]:
+        lines += [
+            "Recoveries (lines; a repaired line can have several):",
+            "",
+            table(("repair", "lines"), [(md(k), v) for k, v in parse["repairs"].items()]),
+            "",
+        ]
+    examples = parse.get("examples", {})
+    for status in ("failed", "repaired"):
+        if examples.get(status):
+            lines += [f"{status.capitalize()} outputs (first {len(examples[status])}):", ""]
+            lines += [
+                f"- line {e['line']}: {code(json.dumps(e['predict'], ensure_ascii=False))}"
+                + (f" ({md(', '.join(e['repairs']))})" if e["repairs"] else "")
+                for e in examples[status]
+            ]
+            lines.append("")
+    if examples.get("hallucinated"):
+        shown = examples["hallucinated"]
+        lines += [
+            f"Hallucinated strings ({len(shown)} of {parse['hallucinated']} shown; all are in "
+            f"`{REPORT_FILES['details']}`):",
+            "",
+            table(
+                ("line", "type", "string", "sentence"),
+                [(e["line"], e["label"], md(e["string"]), md(e["text"])) for e in shown],
+            ),
+            "",
+        ]
+    return lines
+
+
+def _errors_section(metrics: dict) -> list[str]:
+    errors = metrics["errors"]
+    counts = errors["counts"]
+    lines = [
+        "## Error analysis",
+        "",
+        "Span level: aligned predictions against gold spans (each prediction in one category; missed counts gold "
+        "entities).",
+        "",
+        table(("category", "count", "meaning"), [(c, counts[c], ERROR_DESCRIPTIONS[c]) for c in ERROR_CATEGORIES]),
+        "",
+        "### Confusion matrix (exact spans; rows gold, columns predicted; `none`: no entity at that span)",
+        "",
+    ]
+    names = (*LABELS, NONE)
+    lines += [
+        table(
+            ("gold \\ pred", *names),
+            [(g, *(errors["confusion"][g][p] for p in names)) for g in names],
+        ),
+        "",
+    ]
+    for category in ERROR_CATEGORIES[1:]:
+        examples = errors["examples"].get(category) or []
+        if not examples:
+            continue
+        lines += [f"### {category} ({counts[category]}): {ERROR_DESCRIPTIONS[category]}", ""]
+        for e in examples:
+            lines.append(
+                f"- line {e['line']}: {md(e['text'])}  \n  {md(e['detail'])}  \n"
+                f"  gold: {md('; '.join(e['gold']) or '—')}  \n  pred: {md('; '.join(e['pred']) or '—')}"
+            )
+        lines.append("")
+    return lines
+
+
+def comparison_section(metrics: dict, baselines: dict, other_runs: Sequence[dict]) -> list[str]:
+    """This run against the published baselines (each on its own metric and split) and against the other runs."""
+    name, split = metrics["name"], metrics["split"]
+    lines = ["## Comparison", ""]
+    ref = baselines["span_dev"]
+    same_split = [r for r in other_runs if r.get("split") == split and r.get("span") and r["name"] != name]
+
+    # 1. The BERT-family reference table: dev, span F1 per class.
+    lines += [f"### Span F1 per class against the BERT-family baselines ({ref['split']})", ""]
+    if split == ref["split"]:
+        lines += [
+            span_baselines_table(metrics, ref, same_split),
+            "",
+            f"Source: {md(ref['source'])}. Baseline figures have two decimals as published.",
+            "",
+        ]
+    else:
+        lines += [f"Not compared: the baselines are {ref['split']} figures and this run is on {split}.", ""]
+
+    # 2. Other published figures, each against this run's score on the same metric and split.
+    lines += [
+        "### Other published figures (each on its own metric; a row on another split is not compared)",
+        "",
+        published_table(metrics, baselines),
+        "",
+        f"Source: `eval/baselines.json`, from {md(baselines['source'])}. CLUENER test labels are not public: test "
+        "figures come from the leaderboard (submit `cluener_predict.json` of a test run).",
+        "",
+    ]
+
+    # 3. Other runs on the same split.
+    lines += [f"### Runs under reports/ on {split}", "", runs_table(metrics, same_split), ""]
+    others = sorted(r["name"] for r in other_runs if r.get("split") != split)
+    if others:
+        lines += [f"Runs on other splits, not compared: {md(', '.join(others))}.", ""]
+    return lines
+
+
+def render_report(metrics: dict, baselines: dict, other_runs: Sequence[dict] = (), problems: Sequence[str] = ()) -> str:
+    lines = [
+        f"# {md(metrics['name'])}: CLUENER2020 NER evaluation ({metrics['split']})",
+        "",
+        f"- predictions: {code(metrics['predictions'])} ({metrics['lines']} lines, sha256 "
+        f"{metrics['predictions_sha256'][:12]}…)",
+        f"- gold: {md(metrics['gold'])}",
+        "- files: " + ", ".join(f"[{n}]({n})" for n in metrics["files"].values() if n != REPORT_FILES["report"]),
+        "",
+    ]
+    if metrics["official"] is None:
+        lines += [
+            "This split has no gold labels: only parse statistics and the CLUENER-format predictions "
+            f"(`{REPORT_FILES['predictions']}`, the leaderboard submission file) are produced.",
+            "",
+        ]
+        lines += _parse_section(metrics)
+        return "\n".join(lines).rstrip() + "\n"
+    lines += _summary(metrics)
+    lines += ["## Per class: official CLUENER (sets of entity strings)", "", per_class_table(metrics["official"]), ""]
+    lines += ["## Per class: span (type, start, end)", "", per_class_table(metrics["span"]), ""]
+    lines += [f"![per-class F1]({REPORT_FILES['chart']})", ""]
+    lines += _parse_section(metrics)
+    lines += _errors_section(metrics)
+    lines += comparison_section(metrics, baselines, other_runs)
+    if problems:
+        lines += ["Reports that could not be read:", "", *(f"- {md(p)}" for p in problems), ""]
+    return "\n".join(lines).rstrip() + "\n"

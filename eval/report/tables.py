@@ -1,0 +1,118 @@
+"""The report's tables, each a pure function of metrics dicts (and the published baselines) -> Markdown.
+
+A new table is a function here that returns :func:`eval.report.markdown.table`; a section in
+:mod:`eval.report.sections` places it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from cluener.labels import LABELS
+
+from .markdown import fmt, md, table
+from .metrics_file import metric_label, metric_value
+
+# The four scores every run has (official: CLUENER string sets; span: (type, start, end)), in the order shown.
+SCORE_FIELDS = ("official.macro_f1", "official.micro_f1", "span.micro_f1", "span.macro_f1")
+SCORE_DEFINITIONS = {
+    "official.macro_f1": "CLUENER score.py: per sentence and type, sets of entity strings; F1 per type, mean over the "
+    "10 types (leaderboard Overall@Macro)",
+    "official.micro_f1": "the same string sets, counts pooled over types (what LLM papers quote as F1)",
+    "span.micro_f1": "(type, start, end) exact match, pooled (BERT-family tables, seqeval strict IOB2)",
+    "span.macro_f1": "(type, start, end) exact match, F1 per type, mean over the 10 types",
+}
+
+
+def summary_table(metrics: dict) -> str:
+    """metric | F1 | precision | recall | definition, one row per score field."""
+    rows = []
+    for field in SCORE_FIELDS:
+        section, name = field.split(".")
+        scores, average = metrics[section], name.removesuffix("_f1")
+        rows.append(
+            (
+                metric_label(field),
+                fmt(scores[f"{average}_f1"]),
+                fmt(scores[f"{average}_precision"]),
+                fmt(scores[f"{average}_recall"]),
+                SCORE_DEFINITIONS[field],
+            )
+        )
+    return table(("metric", "F1", "precision", "recall", "definition"), rows)
+
+
+def per_class_table(scores: dict) -> str:
+    """BASELINES.md layout: class | precision | recall | f1-score | support, then micro and macro averages."""
+    rows = [
+        (label, fmt(c["precision"]), fmt(c["recall"]), fmt(c["f1"]), c["support"])
+        for label, c in ((label, scores["per_class"][label]) for label in LABELS)
+    ]
+    for average in ("micro", "macro"):
+        rows.append(
+            (
+                f"{average} avg",
+                fmt(scores[f"{average}_precision"]),
+                fmt(scores[f"{average}_recall"]),
+                fmt(scores[f"{average}_f1"]),
+                scores["support"],
+            )
+        )
+    return table(("class", "precision", "recall", "f1-score", "support"), rows)
+
+
+def run_label(run: dict, this: dict | None) -> str:
+    return f"**{md(run['name'])}** (this run)" if run is this else md(run["name"])
+
+
+def span_baselines_table(metrics: dict, reference: dict, same_split: Sequence[dict]) -> str:
+    """Span F1 per class of the BERT-family baselines, this run, the other runs, and this run minus the best."""
+    rows: dict[str, list[str]] = {}
+    for model in reference["models"]:
+        rows[model["model"]] = [fmt(model["per_class"][lb]["f1"], 2) for lb in LABELS] + [fmt(model["micro_f1"], 2)]
+    for run in [metrics, *same_split]:
+        rows[run_label(run, metrics)] = [fmt(run["span"]["per_class"][lb]["f1"]) for lb in LABELS] + [
+            fmt(run["span"]["micro_f1"])
+        ]
+    best = max(reference["models"], key=lambda m: m["micro_f1"])
+    delta = [metrics["span"]["per_class"][lb]["f1"] - best["per_class"][lb]["f1"] for lb in LABELS]
+    delta.append(metrics["span"]["micro_f1"] - best["micro_f1"])
+    rows[f"this run − {best['model']}"] = [f"{d:+.4f}" for d in delta]
+    return table(("model (span F1)", *LABELS, "micro avg"), [(label, *cells) for label, cells in rows.items()])
+
+
+def published_table(metrics: dict, baselines: dict) -> str:
+    """Each published figure against this run's score on the same metric, where the split is the same."""
+    rows = []
+    for number, pub in enumerate(baselines["published"], start=1):
+        field = baselines["metrics"][pub["metric"]]["field"]
+        ours = metric_value(metrics, field) if pub["split"] == metrics["split"] else None
+        why = "" if pub["split"] == metrics["split"] else f"published on {pub['split']}"
+        rows.append(
+            (
+                number,
+                md(pub["system"]),
+                md(pub["model"]),
+                pub["split"],
+                metric_label(field),
+                fmt(pub["f1"]),
+                fmt(ours) if ours is not None else f"— ({why})",
+                f"{ours - pub['f1']:+.4f}" if ours is not None else "—",
+            )
+        )
+    return table(("#", "system", "model", "split", "metric", "published F1", "this run", "Δ"), rows)
+
+
+def runs_table(metrics: dict, same_split: Sequence[dict]) -> str:
+    """This run and the other runs on its split (best official macro F1 first): scores, failed, hallucinated."""
+    runs = [metrics, *sorted(same_split, key=lambda r: -r["official"]["macro_f1"])]
+    rows = [
+        (
+            run_label(r, metrics),
+            *(fmt(metric_value(r, field)) for field in SCORE_FIELDS),
+            r["parse"]["failed"],
+            r["parse"]["hallucinated"],
+        )
+        for r in runs
+    ]
+    return table(("run", *map(metric_label, SCORE_FIELDS), "failed", "hallucinated"), rows)

@@ -1,0 +1,91 @@
+"""Runs: score one predictions file against its gold into ``reports/<run>/``, find the runs under ``saves/``,
+write a submission file. What ``python -m eval`` calls; names and paths are :mod:`cluener.layout`'s.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cluener.files import atomic_write_jsonl, sha256_file
+from cluener.layout import PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, SAVES_DIR, SPLITS, parse_predictions_path
+from cluener.splits import Gold
+
+from .predictions import check_alignment, read_predictions
+from .report import REPORT_FILES, write_run
+from .scoring import Run, score_run
+
+
+def score_predictions(pred_path: Path, gold: Gold, check_prompts: bool = True) -> tuple[Run, str]:
+    """Read a predictions file, check that it lines up with ``gold``, score it: (run, order check)."""
+    predictions = read_predictions(pred_path)
+    order = check_alignment(predictions, gold.examples, pred_path, gold.path, check_prompts)
+    return score_run(predictions, gold.examples), order
+
+
+def score_file(
+    pred_path: Path, gold: Gold, name: str, reports_dir: Path, check_prompts: bool = True, baselines=None
+) -> dict:
+    """Score ``pred_path`` as run ``name`` into ``reports_dir/name/``; returns its metrics dict."""
+    run, order = score_predictions(pred_path, gold, check_prompts)
+    info = {
+        "name": name,
+        "split": gold.split,
+        "predictions": str(pred_path),
+        "predictions_sha256": sha256_file(pred_path),
+        "gold": gold.description,
+        "order_check": order,
+    }
+    return write_run(run, info, reports_dir, baselines)
+
+
+def write_submission(pred_path: Path, gold: Gold, out: str | Path, check_prompts: bool = True) -> dict:
+    """The CLUENER-format (leaderboard) predictions file only; returns the parse statistics."""
+    run, _order = score_predictions(pred_path, gold, check_prompts)
+    atomic_write_jsonl(out, run.cluener_rows())
+    return run.parse_stats()
+
+
+def summary_line(metrics: dict, reports_dir: Path) -> str:
+    parse = metrics["parse"]
+    where = Path(reports_dir) / metrics["name"]
+    parsed = (
+        f"parse ok {parse['ok']} repaired {parse['repaired']} failed {parse['failed']}, "
+        f"hallucinated {parse['hallucinated']}"
+    )
+    if metrics["official"] is None:
+        return f"{where}/ ({metrics['split']}, no gold labels): {parsed}"
+    return (
+        f"{where}/ ({metrics['split']}): official macro {metrics['official']['macro_f1']:.4f} "
+        f"micro {metrics['official']['micro_f1']:.4f} | span micro {metrics['span']['micro_f1']:.4f} "
+        f"macro {metrics['span']['macro_f1']:.4f} | {parsed}"
+    )
+
+
+def discover(saves: Path) -> tuple[list[tuple[Path, str, str]], list[str]]:
+    """(predictions path, split, run name) for each file following the layout; a line for each that does not."""
+    found, skipped = [], []
+    if not saves.is_dir():
+        return found, skipped
+    for path in sorted(saves.rglob(PREDICTIONS_FILE)):
+        parsed = parse_predictions_path(path, saves)
+        if parsed is None:
+            skipped.append(
+                f"{path}: not {SAVES_DIR}/{PREDICTIONS_UNDER_SAVES} "
+                f"(SPLIT one of {', '.join(SPLITS)}); score it with `python -m eval score`"
+            )
+            continue
+        found.append((path, *parsed))
+    return found, skipped
+
+
+def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:
+    """Whether ``report_dir`` holds a complete report of exactly this predictions file (by sha256)."""
+    metrics_path = report_dir / REPORT_FILES["metrics"]
+    if not metrics_path.is_file():
+        return False
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return isinstance(metrics, dict) and metrics.get("predictions_sha256") == sha256_file(pred_path)

@@ -1,0 +1,189 @@
+"""``python -m infer``: predict a split through an OpenAI-compatible chat-completions endpoint (``make
+predict-api``). Argument parsing only; see the package docstring (``python -c 'import infer; help(infer)'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cluener.layout import (
+    API_SUFFIX,
+    RECIPE_DIR,
+    REPORTING_SPLIT,
+    RecipeError,
+    dataset_for_split,
+    predictions_path,
+    split_of,
+)
+
+from .client import DEFAULT_BASE_URL, Client, RequestError
+from .journal import ProgressError, progress_path
+from .recipe import recipe_defaults
+from .records import DataError, load_records, resolve_dataset
+from .runner import run
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _split_or_name(dataset: str) -> str:
+    """The split of a project dataset, else the dataset's own name (a file's stem): the output folder's name."""
+    return split_of(dataset) or (Path(dataset).stem if dataset.endswith((".json", ".jsonl")) else dataset)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m infer",
+        description=__doc__.split("\n\n")[0],
+        epilog="See the package docstring (python -c 'import infer; help(infer)') for the details.",
+    )
+    parser.add_argument(
+        "--name",
+        help="recipe basename: output under saves/<name>/predict_<split>_api/, and the "
+        "dataset variant, max tokens and thinking setting of yaml_configs/*/<name>.yaml",
+    )
+    parser.add_argument("--split", help="train|val|dev|test: the recipe's dataset of that split (default: dev)")
+    parser.add_argument(
+        "--dataset",
+        help="instead of --split: a name registered in <dataset-dir>/dataset_info.json "
+        "(e.g. cluener_dev) or an alpaca .json/.jsonl file",
+    )
+    parser.add_argument("--dataset-dir", default=".", help="folder of dataset_info.json (default: .)")
+    parser.add_argument("--recipe-dir", default=RECIPE_DIR, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--output", help="output file (default: saves/<name>/predict_<split>_api/generated_predictions.jsonl)"
+    )
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default: {DEFAULT_BASE_URL}")
+    parser.add_argument(
+        "--model",
+        help="model name sent in the request (default: the only one the server lists; "
+        "vllm serve with LoRA: the --lora-modules name)",
+    )
+    parser.add_argument("--system", help="system message (default: none, the chat template's default applies)")
+    parser.add_argument("--max-tokens", type=_positive_int, help="default: the recipe's max_new_tokens, else 128")
+    parser.add_argument(
+        "--extra-body",
+        type=_json_object,
+        default=None,
+        help="JSON object merged into each request (model, messages, temperature, max_tokens and stream stay the "
+        "client's). Default: "
+        '\'{"chat_template_kwargs": {"enable_thinking": false}}\' when the recipe has '
+        "enable_thinking: false (hybrid Qwen3; vllm serve needs it, LLaMA-Factory ignores it)",
+    )
+    parser.add_argument("--concurrency", type=_positive_int, default=8, help="requests in flight (default: 8)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default: 600)")
+    parser.add_argument("--max-retries", type=int, default=8, help="retries per request (default: 8)")
+    parser.add_argument(
+        "--backoff",
+        type=float,
+        default=1.0,
+        help="first retry delay in seconds, doubled each time (default: 1, capped at 60)",
+    )
+    parser.add_argument("--limit", type=_positive_int, help="only the first N records (a smoke run)")
+    parser.add_argument("--restart", action="store_true", help="discard earlier progress and start over")
+    parser.add_argument("--no-progress-bar", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.output and not args.name:
+        parser.error("give --name (output under saves/<name>/) or --output")
+    if args.dataset and args.split and _split_or_name(args.dataset) != args.split:
+        parser.error(f"--dataset {args.dataset} and --split {args.split} disagree; give one of them")
+    try:
+        recipe = recipe_defaults(args.name, args.recipe_dir)
+        split = args.split or (_split_or_name(args.dataset) if args.dataset else REPORTING_SPLIT)
+        dataset = args.dataset or dataset_for_split(split, recipe.dataset)
+        path, columns = resolve_dataset(dataset, args.dataset_dir)
+        records = load_records(path, columns)
+    except (DataError, RecipeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    output = Path(args.output) if args.output else predictions_path(args.name, split, API_SUFFIX)
+    max_tokens = args.max_tokens or recipe.max_tokens or 128
+    extra_body = args.extra_body
+    if extra_body is None and recipe.enable_thinking is False:
+        extra_body = {"chat_template_kwargs": {"enable_thinking": False}}
+    client = Client(
+        base_url=args.base_url,
+        model=args.model,
+        max_tokens=max_tokens,
+        system=args.system,
+        extra_body=extra_body,
+        timeout=args.timeout,
+        max_retries=max(0, args.max_retries),
+        backoff=max(0.0, args.backoff),
+        concurrency=args.concurrency,
+    )
+    try:
+        if client.model is None:
+            models = client.list_models()
+            if len(models) != 1:
+                print(
+                    f"error: {args.base_url} serves {len(models)} models ({', '.join(models) or 'none'}); "
+                    "pick one with --model",
+                    file=sys.stderr,
+                )
+                return 1
+            client.model = models[0]
+        settings = {
+            "model": client.model,
+            "max_tokens": max_tokens,
+            "system": args.system,
+            "extra_body": extra_body,
+            "dataset": str(path),
+            "base_url": args.base_url,
+        }
+        print(
+            f"{dataset} ({path}, {len(records)} records) -> {output}\n"
+            f"  model {client.model} at {args.base_url}, greedy, max_tokens {max_tokens}"
+            + (f", extra body {json.dumps(extra_body)}" if extra_body else ""),
+            file=sys.stderr,
+        )
+        summary = run(
+            records, output, client, settings, args.concurrency, args.restart, args.limit, not args.no_progress_bar
+        )
+    except (ProgressError, RequestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    sidecar = progress_path(output)
+    if summary.truncated:
+        print(f"warning: {summary.truncated} answers stopped at max_tokens {max_tokens}", file=sys.stderr)
+    if summary.output is None:
+        why = summary.error or "incomplete"
+        print(
+            f"stopped ({why}): {summary.done}/{summary.total} done, {summary.new} new, kept in {sidecar}; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130 if summary.error == "interrupted" else 1
+    print(f"wrote {summary.output}: {summary.total} predictions ({summary.new} new this run)", file=sys.stderr)
+    if args.limit is not None:
+        print(f"note: --limit {args.limit}: the file covers only the first {summary.total} records", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""infer.client: greedy requests, retries with backoff, bounded retries, against a local stub server."""
+
+from __future__ import annotations
+
+import infer_assets
+import pytest
+from infer_assets import client_for
+from llm_assets import free_port
+
+from infer.client import Client, RequestError
+
+stub = infer_assets.stub  # the fixture (a local server)
+
+
+def test_request_is_greedy_and_carries_the_key(stub, monkeypatch):
+    monkeypatch.setenv("API_KEY", "secret-1")
+    client = client_for(stub, system="sys", extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    assert client.complete("你好") == ("echo:你好", "stop")
+    client.close()
+    body = stub.requests[0]
+    assert body["temperature"] == 0 and body["max_tokens"] == 8 and body["stream"] is False
+    assert body["messages"] == [{"role": "system", "content": "sys"}, {"role": "user", "content": "你好"}]
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert stub.headers[0]["Authorization"] == "Bearer secret-1"
+
+
+def test_transient_errors_are_retried_with_backoff(stub):
+    stub.fail = [(503, {}), (429, {"Retry-After": "0"}), (502, {})]
+    waits = []
+    client = client_for(stub, sleep=lambda s: waits.append(s) or False)
+    assert client.complete("x") == ("echo:x", "stop")
+    client.close()
+    assert len(stub.requests) == 4 and len(waits) == 3
+    assert waits[0] < waits[2], "the delay grows"
+
+
+def test_retries_are_bounded_and_other_errors_are_not_retried(stub):
+    stub.fail = [(503, {})] * 10
+    client = client_for(stub, max_retries=2, sleep=lambda s: False)
+    with pytest.raises(RequestError, match=r"gave up after 3 attempts; last error: HTTP 503"):
+        client.complete("x")
+    assert len(stub.requests) == 3
+    stub.fail = [(400, {})]
+    with pytest.raises(RequestError, match="HTTP 400"):
+        client.complete("x")
+    stub.fail = [(401, {})]
+    with pytest.raises(RequestError, match="HTTP 401.*API_KEY"):
+        client.complete("x")
+    client.close()
+    assert len(stub.requests) == 5
+
+
+def test_connection_refused_is_retried_then_reported(tmp_path):
+    client = Client(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", backoff=0.001, max_retries=2)
+    with pytest.raises(RequestError, match=r"gave up after 3 attempts; last error: ConnectError"):
+        client.complete("x")
+    client.close()

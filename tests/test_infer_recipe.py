@@ -1,0 +1,17 @@
+"""infer.recipe: what a recipe says about prediction (dataset variant, max tokens, thinking)."""
+
+from __future__ import annotations
+
+from llm_assets import ROOT
+
+from cluener.layout import dataset_for_split
+from infer.recipe import RecipeDefaults, recipe_defaults
+
+
+def test_recipe_defaults_come_from_the_recipe_files():
+    guided = recipe_defaults("qwen3_1.7b_lora_sft_guided", ROOT / "yaml_configs")
+    assert (guided.dataset, guided.max_tokens, guided.enable_thinking) == ("cluener_guided_dev", 128, False)
+    assert dataset_for_split("test", guided.dataset) == "cluener_guided_test"
+    plain = recipe_defaults("qwen2.5_7b_lora_sft", ROOT / "yaml_configs")
+    assert (plain.dataset, plain.max_tokens, plain.enable_thinking) == ("cluener_dev", 128, None)
+    assert recipe_defaults("no_such_recipe", ROOT / "yaml_configs") == RecipeDefaults()
