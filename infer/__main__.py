@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default: {DEFAULT_BASE_URL}")
     parser.add_argument(
         "--model",
-        help="model name sent in the request (default: the only one the server lists; "
-        "vllm serve with LoRA: the --lora-modules name)",
+        help="model name sent in the request (default: the only one the server lists, else the one named like "
+        "--name, as make serve-vllm names the LoRA adapter; make predict-api: SERVED_MODEL=)",
     )
     parser.add_argument("--system", help="system message (default: none, the chat template's default applies)")
     parser.add_argument("--max-tokens", type=_positive_int, help="default: the recipe's max_new_tokens, else 128")
@@ -138,14 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if client.model is None:
             models = client.list_models()
-            if len(models) != 1:
+            if len(models) == 1:
+                client.model = models[0]
+            elif args.name in models:  # vllm serve --lora-modules <recipe>=saves/<recipe>: the base and the adapter
+                client.model = args.name
+            else:
                 print(
-                    f"error: {args.base_url} serves {len(models)} models ({', '.join(models) or 'none'}); "
-                    "pick one with --model",
+                    f"error: {args.base_url} serves {len(models)} models ({', '.join(models) or 'none'})"
+                    + (f", none named {args.name}" if args.name else "")
+                    + ": set SERVED_MODEL=<one of them> (make predict-api) or --model",
                     file=sys.stderr,
                 )
                 return 1
-            client.model = models[0]
         settings = {
             "model": client.model,
             "max_tokens": max_tokens,
