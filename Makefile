@@ -12,14 +12,29 @@ SEED        ?= 42
 VAL_SIZE    ?= 500
 CLUENER_DIR ?=
 
-# Recipes: SIZE picks the model size of train-qwen3 / train-qwen25; RECIPE names any recipe basename.
-QWEN3_SIZE  ?= 4b
-QWEN25_SIZE ?= 7b
-QWEN3_RECIPE_0.6b := qwen3_0.6b_lora_sft
-QWEN3_RECIPE_1.7b := qwen3_1.7b_lora_sft
-QWEN3_RECIPE_4b   := qwen3_4b_instruct2507_lora_sft
-QWEN3_RECIPE_8b   := qwen3_8b_lora_sft
-RECIPE      ?= $(QWEN3_RECIPE_$(QWEN3_SIZE))
+# Recipes: RECIPE names any recipe basename. SIZE picks the LoRA recipe of a model size, for every target that
+# takes a recipe (train, predict, chat, export, api, predict-api, submit): 0.6b 1.7b 4b 8b = Qwen3 (4b is
+# Qwen3-4B-Instruct-2507, the default), 0.5b 1.5b 7b = Qwen2.5-Instruct. RECIPE wins over SIZE.
+SIZE        ?=
+QWEN3_SIZES := 0.6b 1.7b 4b 8b
+QWEN25_SIZES := 0.5b 1.5b 7b
+RECIPE_0.6b := qwen3_0.6b_lora_sft
+RECIPE_1.7b := qwen3_1.7b_lora_sft
+RECIPE_4b   := qwen3_4b_instruct2507_lora_sft
+RECIPE_8b   := qwen3_8b_lora_sft
+RECIPE_0.5b := qwen2.5_0.5b_lora_sft
+RECIPE_1.5b := qwen2.5_1.5b_lora_sft
+RECIPE_7b   := qwen2.5_7b_lora_sft
+size_recipe = $(or $(RECIPE_$(1)),$(error SIZE=$(1) is not one of $(QWEN3_SIZES) (Qwen3) $(QWEN25_SIZES) (Qwen2.5)))
+RECIPE      ?= $(call size_recipe,$(or $(SIZE),4b))
+# PRECISION=fp16 for GPUs without bf16 (T4, V100, anything before Ampere): the recipes say bf16: true.
+# fp32: no mixed precision (CPU; slow on a GPU).
+PRECISION   ?= bf16
+PRECISION_ARGS_bf16 :=
+PRECISION_ARGS_fp16 := bf16=false fp16=true
+PRECISION_ARGS_fp32 := bf16=false
+PRECISION_ARGS := $(if $(filter bf16 fp16 fp32,$(PRECISION)),$(PRECISION_ARGS_$(PRECISION)),$(error PRECISION=$(PRECISION): bf16, fp16 or fp32))
+INFER_DTYPE_ARGS := $(if $(filter fp16 fp32,$(PRECISION)),infer_dtype=$(subst fp,float,$(PRECISION)))
 SPLIT       ?= dev
 RUN         ?=
 # Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
@@ -34,6 +49,13 @@ ENCODER     := $(subst -,_,$(notdir $(MODEL)))$(if $(LSTM),_bilstm)_crf
 API_HOST    ?= 127.0.0.1
 API_PORT    ?= 8000
 CONCURRENCY ?= 16
+# make api (LLaMA-Factory's huggingface backend): how many requests generate at once (LLaMA-Factory's MAX_CONCURRENT,
+# one thread each, no batching). vLLM (make serve-vllm) batches instead. SERVED_MODEL: the model predict-api asks
+# for when the server serves several (default: the one named like the recipe).
+API_CONCURRENCY ?= 4
+SERVED_MODEL ?=
+# More options of `python -m infer` for predict-api, e.g. API_ARGS="--limit 100"
+API_ARGS    ?=
 
 # Multi-GPU / multi-node: passed through to LLaMA-Factory's launcher (torchrun) when set.
 LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB,$(if $($(v)),$(v)=$($(v))))
@@ -42,13 +64,14 @@ LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
-        export api report check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
+        export api serve-vllm gpu-smoke report check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 	@echo ""
 	@echo "  Variables: CLUENER_DIR=<dir> SEED=$(SEED) VAL_SIZE=$(VAL_SIZE) SIZE=<0.6b|1.7b|4b|8b / 0.5b|1.5b|7b>"
 	@echo "             RECIPE=$(RECIPE) SPLIT=$(SPLIT) API_HOST=$(API_HOST) API_PORT=$(API_PORT)"
+	@echo "             PRECISION=bf16|fp16 (fp16 for GPUs without bf16) SERVED_MODEL=<name> API_CONCURRENCY=$(API_CONCURRENCY)"
 	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
 	@echo "             MODEL=<BERT checkpoint> LSTM=1 (train-bert-crf)"
 	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
@@ -67,7 +90,12 @@ check-data:
 tokens: $(STAMP) check-data ## Token cost per split with the real Qwen BPE (mean/max prompt, target, cutoff_len)
 	$(PY) benchmarks/token_stats.py
 
-test: $(STAMP) ## Run the test suite (CPU; builds its own tiny Qwen3; reads ../shared/cluener2020)
+# vLLM's own loaders for the CPU tests (tests/test_vllm_loaders.py): unpacked beside the venv, never a serving setup.
+VLLM_LOADERS := .cache/vllm-loaders/.installed
+$(VLLM_LOADERS): requirements-vllm-loaders.txt scripts/install_vllm_loaders.sh | $(STAMP)
+	bash scripts/install_vllm_loaders.sh .cache/vllm-loaders $(VENV)
+
+test: $(STAMP) $(VLLM_LOADERS) ## Run the test suite (CPU; builds its own tiny Qwen3; CLUENER from CLUENER_DIR, ../shared, data/raw or a download)
 	$(PY) -m pytest -q
 
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
@@ -78,6 +106,12 @@ bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make
 	$(PY) benchmarks/bench_score.py
 	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
+# ZeRO-3 offload: DeepSpeed compiles its CPU Adam on first use against a CUDA toolkit (headers, libcurand).
+OFFLOAD_MSG := error: ds_z3_offload_config.json needs DeepSpeed's CPU Adam, which DeepSpeed compiles on first use against a CUDA toolkit: install one (with nvcc) and set CUDA_HOME
+check-offload:
+	@$(if $(findstring ds_z3_offload,$(ARGS) $(shell cat yaml_configs/train/$(RECIPE).yaml 2>/dev/null)),\
+	  $(PY) -c "import sys; from torch.utils.cpp_extension import CUDA_HOME; sys.exit(None if CUDA_HOME else sys.argv[1])" "$(OFFLOAD_MSG)",true)
+
 check-recipe:
 	@test -f yaml_configs/train/$(RECIPE).yaml || test -f yaml_configs/encoder/$(RECIPE).yaml || \
 	  { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
@@ -86,25 +120,25 @@ check-trained: check-recipe
 	@test -n "$(findstring adapter_name_or_path,$(ARGS))" || test -d saves/$(RECIPE) || \
 	  { echo "error: saves/$(RECIPE) not found: train it first (make train RECIPE=$(RECIPE))" >&2; exit 1; }
 
-train: $(STAMP) check-data check-recipe ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
-	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(ARGS)
+train: $(STAMP) check-data check-recipe check-offload ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 
 train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
-	$(MAKE) train RECIPE=$(QWEN3_RECIPE_$(or $(SIZE),$(QWEN3_SIZE)))
+	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN3_SIZES),$(or $(SIZE),4b)),$(SIZE)-is-not-a-Qwen3-size))
 
 train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE=0.5b|1.5b)
-	$(MAKE) train RECIPE=qwen2.5_$(or $(SIZE),$(QWEN25_SIZE))_lora_sft
+	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN25_SIZES),$(or $(SIZE),7b)),$(SIZE)-is-not-a-Qwen2.5-size))
 
 predict: $(STAMP) check-data check-trained ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
 	@# The recipe's dataset variant (cluener_dev, or cluener_guided_dev for the guided prompt) on SPLIT, and the
 	@# predictions folder: cluener/layout.py names both.
 	dataset=$$($(PY) -m cluener.layout dataset --recipe $(RECIPE) --split $(SPLIT)) && \
 	out=$$($(PY) -m cluener.layout predict-dir --recipe $(RECIPE) --split $(SPLIT)) && \
-	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$$dataset output_dir=$$out $(ARGS)
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$$dataset output_dir=$$out $(PRECISION_ARGS) $(ARGS)
 
 predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)
 	$(PY) -m infer --split $(SPLIT) --name $(RECIPE) --base-url http://$(API_HOST):$(API_PORT)/v1 \
-	  --concurrency $(CONCURRENCY)
+	  --concurrency $(CONCURRENCY) $(if $(SERVED_MODEL),--model $(SERVED_MODEL)) $(API_ARGS)
 
 submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SPLIT=test, then reports/<run>/cluener_predict.json
 	@test -f $(call layout,predictions,test) || \
@@ -112,13 +146,21 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
 chat: $(STAMP) check-trained ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
-	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(ARGS)
+	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 export: $(STAMP) check-trained ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
 
-api: $(STAMP) check-trained ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000)
-	API_HOST=$(API_HOST) API_PORT=$(API_PORT) $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(ARGS)
+api: $(STAMP) check-trained ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), API_CONCURRENCY requests at once
+	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) \
+	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+
+serve-vllm: $(STAMP) check-recipe ## vLLM server for RECIPE's adapter (GPU; pip install -r requirements-vllm.txt): --max-model-len, --max-lora-rank from the recipe
+	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
+
+gpu-smoke: $(STAMP) ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
+	bash scripts/gpu_smoke.sh $(VENV)
+
 
 train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
 	@test -f yaml_configs/encoder/$(ENCODER).yaml || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }

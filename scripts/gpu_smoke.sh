@@ -62,8 +62,20 @@ step() {
 gpu_only() { [ -z "$cpu_dry_run" ] && return 0; row "$1" SKIP - "CPU dry run"; return 1; }
 
 tiny="$work/tiny-qwen3"
-common=("PRECISION=$precision" "VENV=$venv")
 steps_args="model_name_or_path=$tiny eval_strategy=no save_strategy=no report_to=none"
+lora_size="max_steps=30 max_samples=480"
+ds3_size="max_steps=5 max_samples=80"
+n_predict=64
+predict_size="max_samples=$n_predict"
+if [ -n "$cpu_dry_run" ]; then  # the same commands, small enough for a CPU (the Qwen vocabulary's logits dominate)
+  precision=fp32
+  lora_size="max_steps=2 max_samples=8 per_device_train_batch_size=2 gradient_accumulation_steps=1"
+  ds3_size=$lora_size
+  n_predict=8
+  predict_size="max_samples=$n_predict per_device_eval_batch_size=8 max_new_tokens=16"
+fi
+export PRECISION=$precision
+common=("PRECISION=$precision" "VENV=$venv")
 
 check_gpu() {
   "$py" - "$precision" <<'PY'
@@ -107,22 +119,18 @@ serve_and_predict() {
   test "$(wc -l <"$work/api/generated_predictions.jsonl")" -eq 64
 }
 
-predict_64() {
+predict_some() {
   make --no-print-directory predict "${common[@]}" RECIPE="$lora_recipe" SPLIT=dev \
-    ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora output_dir=$work/predict max_samples=64" &&
-    test "$(wc -l <"$work/predict/generated_predictions.jsonl")" -eq 64
+    ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora output_dir=$work/predict $predict_size" &&
+    test "$(wc -l <"$work/predict/generated_predictions.jsonl")" -eq "$n_predict"
 }
 
 if [ -n "${SMOKE_RUN:-}" ]; then  # one step's function, called by step() under timeout
   trap - EXIT
-  [ -n "$cpu_dry_run" ] && precision=fp32 && common=("PRECISION=fp32" "VENV=$venv")
   "$SMOKE_RUN"
   exit $?
 fi
 if [ -n "$cpu_dry_run" ]; then
-  precision=fp32
-  export PRECISION=fp32
-  common=("PRECISION=fp32" "VENV=$venv")
   row gpu SKIP - "CPU dry run"
   passed[gpu]=1
 else
@@ -131,10 +139,10 @@ fi
 step data gpu 300 make --no-print-directory data "${common[@]}" ${CLUENER_DIR:+CLUENER_DIR=$CLUENER_DIR}
 step tiny-model gpu 300 "$py" scripts/tiny_qwen.py "$tiny"
 step lora-train data,tiny-model 600 make --no-print-directory train "${common[@]}" RECIPE="$lora_recipe" \
-  ARGS="$steps_args output_dir=$work/lora max_steps=30 max_samples=480"
+  ARGS="$steps_args output_dir=$work/lora $lora_size"
 step zero3-1gpu data,tiny-model 600 make --no-print-directory train "${common[@]}" RECIPE=qwen3_8b_lora_sft_ds3 \
-  NPROC_PER_NODE=1 ARGS="$steps_args output_dir=$work/ds3 max_steps=5 max_samples=80"
-step predict lora-train 600 predict_64
+  FORCE_TORCHRUN=1 NPROC_PER_NODE=1 ARGS="$steps_args output_dir=$work/ds3 $ds3_size"
+step predict lora-train 600 predict_some
 step export lora-train 600 make --no-print-directory export "${common[@]}" RECIPE="$lora_recipe" \
   ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora export_dir=$work/merged"
 step rope-base export 60 check_export

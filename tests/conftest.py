@@ -1,4 +1,5 @@
-"""Shared fixtures: the CLUENER copy in ../shared, prepared data in a temp project root, the tiny Qwen3."""
+"""Shared fixtures: the CLUENER copy (CLUENER_DIR, ../shared, data/raw or a download), prepared data in a temp
+project root, the tiny Qwen3."""
 
 from __future__ import annotations
 
@@ -9,17 +10,32 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_CLUENER = ROOT.parent / "shared" / "cluener2020"
 TINY_QWEN3 = ROOT / ".cache" / "tiny-qwen3"
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
 
+def __getattr__(name: str):
+    """``from conftest import SHARED_CLUENER``: the CLUENER copy the tests read (tests/cluener_source.py)."""
+    if name != "SHARED_CLUENER":
+        raise AttributeError(name)
+    from cluener_source import NoCluenerCopy, find_cluener
+
+    try:
+        return find_cluener(ROOT)
+    except NoCluenerCopy as exc:
+        raise ImportError(str(exc)) from None
+
+
 @pytest.fixture(scope="session")
 def cluener_dir() -> Path:
-    if not (SHARED_CLUENER / "train.json").is_file():
-        pytest.fail(f"{SHARED_CLUENER}: the CLUENER2020 copy the tests read is missing")
-    return SHARED_CLUENER
+    """CLUENER_DIR, ../shared/cluener2020, make data's copy, else a one-time download (tests/cluener_source.py)."""
+    from cluener_source import NoCluenerCopy, find_cluener
+
+    try:
+        return find_cluener(ROOT)
+    except NoCluenerCopy as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
