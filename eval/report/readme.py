@@ -6,6 +6,9 @@ from typing import Sequence
 
 from cluener.layout import REPORTING_SPLIT, SPLITS
 
+from eval.compare import SIGNIFICANCE_LEGEND
+from eval.run_groups import render_groups
+
 from .markdown import fmt, md, table
 from .metrics_file import REPORT_FILES, metric_label, metric_value
 from .tables import SCORE_FIELDS
@@ -17,7 +20,8 @@ def split_rank(split: str) -> tuple[int, str]:
     return (order.index(split) if split in order else len(order), split)
 
 
-def render_index(runs: Sequence[dict], problems: Sequence[str] = ()) -> str:
+def render_index(runs: Sequence[dict], problems: Sequence[str] = (), significance: dict | None = None) -> str:
+    significance = significance or {}
     ranked = sorted(
         runs, key=lambda r: (*split_rank(r["split"]), -(metric_value(r, "official.macro_f1") or -1), r["name"])
     )
@@ -28,10 +32,12 @@ def render_index(runs: Sequence[dict], problems: Sequence[str] = ()) -> str:
             r["lines"],
             *(fmt(metric_value(r, field)) for field in SCORE_FIELDS),
             *(r["parse"][status] for status in ("ok", "repaired", "failed", "hallucinated")),
+            md(significance.get(r["name"], "—")),
         )
         for r in ranked
     ]
-    header = ("run", "split", "lines", *map(metric_label, SCORE_FIELDS), "ok", "repaired", "failed", "hallucinated")
+    header = ("run", "split", "lines", *map(metric_label, SCORE_FIELDS), "ok", "repaired", "failed", "hallucinated",
+              "vs best run of the split")  # fmt: skip
     lines = [
         "# Runs",
         "",
@@ -44,6 +50,8 @@ def render_index(runs: Sequence[dict], problems: Sequence[str] = ()) -> str:
         "",
         table(header, rows) if rows else "No runs yet.",
         "",
+        *([f"vs best run: {SIGNIFICANCE_LEGEND}", ""] if rows else []),
+        *render_groups(runs, md),
     ]
     if problems:
         lines += ["Reports that could not be read:", "", *(f"- {md(p)}" for p in problems), ""]

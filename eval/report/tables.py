@@ -10,6 +10,8 @@ from typing import Sequence
 
 from cluener.labels import LABELS
 
+from eval.bootstrap import CI_SUFFIX, with_interval
+
 from .markdown import fmt, md, table
 from .metrics_file import metric_label, metric_value
 
@@ -33,13 +35,13 @@ def summary_table(metrics: dict) -> str:
         rows.append(
             (
                 metric_label(field),
-                fmt(scores[f"{average}_f1"]),
+                with_interval(scores[f"{average}_f1"], scores.get(f"{average}_f1{CI_SUFFIX}")),
                 fmt(scores[f"{average}_precision"]),
                 fmt(scores[f"{average}_recall"]),
                 SCORE_DEFINITIONS[field],
             )
         )
-    return table(("metric", "F1", "precision", "recall", "definition"), rows)
+    return table(("metric", "F1 (95% interval)", "precision", "recall", "definition"), rows)
 
 
 def per_class_table(scores: dict) -> str:
@@ -103,16 +105,19 @@ def published_table(metrics: dict, baselines: dict) -> str:
     return table(("#", "system", "model", "split", "metric", "published F1", "this run", "Δ"), rows)
 
 
-def runs_table(metrics: dict, same_split: Sequence[dict]) -> str:
-    """This run and the other runs on its split (best official macro F1 first): scores, failed, hallucinated."""
+def runs_table(metrics: dict, same_split: Sequence[dict], significance: dict | None = None) -> str:
+    """This run and the other runs on its split (best official macro F1 first): scores, failed, hallucinated, and
+    the paired test against the best run (:func:`eval.compare.significance_vs_best`)."""
     runs = [metrics, *sorted(same_split, key=lambda r: -r["official"]["macro_f1"])]
+    significance = significance or {}
     rows = [
         (
             run_label(r, metrics),
             *(fmt(metric_value(r, field)) for field in SCORE_FIELDS),
             r["parse"]["failed"],
             r["parse"]["hallucinated"],
+            md(significance.get(r["name"], "—")),
         )
         for r in runs
     ]
-    return table(("run", *map(metric_label, SCORE_FIELDS), "failed", "hallucinated"), rows)
+    return table(("run", *map(metric_label, SCORE_FIELDS), "failed", "hallucinated", "vs best run"), rows)

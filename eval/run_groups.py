@@ -1,0 +1,119 @@
+"""Group runs by recipe and configuration: mean ± sd over seeds, and the configuration selected on val.
+
+Runs are grouped from their run cards (``metrics.json``'s ``run_card``, :mod:`eval.run_card`): same recipe, same
+overrides apart from those that only name the run or its seed (:data:`NOT_CONFIG`). Within a group, the runs of each
+split are averaged (sample standard deviation over seeds). Per recipe, the configuration with the best mean **val**
+official macro F1 is the selected one; dev is shown beside it and never used to choose.
+
+>>> card = {"recipe": "r.yaml", "overrides": ["seed=1", "learning_rate=1e-4"], "seed": 1}
+>>> config_key(card)
+'learning_rate=1e-4'
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Sequence
+
+NOT_CONFIG = ("seed", "output_dir", "name")
+SELECT_SPLIT = "val"
+SELECT_METRIC = ("official", "macro_f1")
+COLUMNS = (("official", "macro_f1", "official macro F1"), ("official", "micro_f1", "official micro F1"),
+           ("span", "micro_f1", "span micro F1"))  # fmt: skip
+
+
+def config_key(card: dict) -> str:
+    overrides = card.get("overrides")
+    if not isinstance(overrides, list):
+        return "unknown overrides"
+    kept = [o for o in overrides if isinstance(o, str) and o.partition("=")[0].strip() not in NOT_CONFIG]
+    return " ".join(kept) or "the recipe as is"
+
+
+@dataclass
+class Group:
+    recipe: str
+    config: str
+    runs: dict[str, list[dict]] = field(default_factory=dict)  # split -> metrics of each run
+
+    def seeds(self, split: str) -> list:
+        return [(r.get("run_card") or {}).get("seed", "unknown") for r in self.runs.get(split, [])]
+
+    def mean_sd(self, split: str, section: str, key: str) -> tuple[float, float] | None:
+        values = [r[section][key] for r in self.runs.get(split, []) if r.get(section)]
+        if not values:
+            return None
+        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
+    """``{recipe: [Group, ...]}`` for runs with a known recipe and gold labels."""
+    groups: dict[tuple[str, str], Group] = {}
+    for run in runs:
+        card = run.get("run_card")
+        if not isinstance(card, dict) or not isinstance(card.get("recipe"), str) or card["recipe"] == "unknown":
+            continue
+        if run.get("official") is None or "ensemble" in run:
+            continue
+        key = (card["recipe"], config_key(card))
+        group = groups.setdefault(key, Group(*key))
+        group.runs.setdefault(run["split"], []).append(run)
+    out: dict[str, list[Group]] = {}
+    for (recipe, _), group in sorted(groups.items()):
+        out.setdefault(recipe, []).append(group)
+    return out
+
+
+def selected(groups: Sequence[Group]) -> Group | None:
+    """The configuration with the best mean val official macro F1 (None without val runs)."""
+    scored = [(g.mean_sd(SELECT_SPLIT, *SELECT_METRIC), g) for g in groups]
+    scored = [(ms[0], g) for ms, g in scored if ms is not None]
+    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+
+
+def _cell(ms: tuple[float, float] | None) -> str:
+    return "—" if ms is None else f"{ms[0]:.4f} ± {ms[1]:.4f}"
+
+
+def render_groups(runs: Sequence[dict], md=str) -> list[str]:
+    """The ``reports/README.md`` section (Markdown lines); empty when no recipe has two runs of one split."""
+    grouped = group_runs(runs)
+    interesting = {
+        recipe: groups
+        for recipe, groups in grouped.items()
+        if len(groups) > 1 or any(len(v) > 1 for g in groups for v in g.runs.values())
+    }
+    if not interesting:
+        return []
+    lines = [
+        "## Seeds and configurations",
+        "",
+        "Runs of one recipe grouped by configuration (the overrides apart from seed, name and output folder): "
+        "mean ± sd over seeds (sample sd). The configuration marked *selected* has the best mean **val** official "
+        "macro F1; dev is reported, never used to choose. Seeds measure training randomness, which the 95% "
+        "intervals of each run (sentence sampling) do not cover.",
+        "",
+    ]
+    for recipe, groups in interesting.items():
+        chosen = selected(groups)
+        lines += [f"### {md(recipe)}", ""]
+        header = ["configuration", "split", "seeds", *(name for _, _, name in COLUMNS)]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for group in groups:
+            for split in sorted(group.runs, key=lambda s: {"val": 0, "dev": 1}.get(s, 2)):
+                mark = " (**selected on val**)" if group is chosen else ""
+                cells = [f"{md(group.config)}{mark}", split, ", ".join(map(str, group.seeds(split)))]
+                cells += [_cell(group.mean_sd(split, section, key)) for section, key, _ in COLUMNS]
+                lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        if chosen is None:
+            lines += ["No val runs: no configuration is selected (select on val, never on dev).", ""]
+        else:
+            dev = chosen.mean_sd("dev", *SELECT_METRIC)
+            lines += [
+                f"Selected on val: {md(chosen.config)} (val official macro F1 "
+                f"{_cell(chosen.mean_sd('val', *SELECT_METRIC))}; dev {_cell(dev)}).",
+                "",
+            ]
+    return lines

@@ -1,0 +1,129 @@
+"""eval.run_record / eval.run_card / eval.run_groups: what is recorded at training time, what the card reads back
+(unknown when missing, never guessed), the loss curve, and grouping runs over seeds with selection on val.
+
+The card of a real LLaMA-Factory run (the tiny Qwen3 through `make train`, loss curve included) is checked in
+tests/test_sweep.py, which trains such runs anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from eval.run_card import build_card, card_rows, has_loss_curve, loss_curve_png, render_card
+from eval.run_groups import config_key, group_runs, render_groups, selected
+from eval.run_record import RECORD_FILE, git_state, record
+
+from conftest import ROOT
+
+RECIPE = "yaml_configs/train/qwen3_0.6b_lora_sft.yaml"
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "yaml_configs" / "train").mkdir(parents=True)
+    shutil.copy(ROOT / RECIPE, tmp_path / RECIPE)
+    return tmp_path
+
+
+def test_record_applies_the_overrides_and_says_unknown_outside_git(tmp_path):
+    root = project(tmp_path)
+    path = record(RECIPE, ["learning_rate=2e-4", "seed=7", "output_dir=saves/x"], cwd=root)
+    assert path == root / "saves" / "x" / RECORD_FILE
+    rec = json.loads(path.read_text())
+    assert rec["recipe"] == RECIPE and rec["overrides"] == ["learning_rate=2e-4", "seed=7", "output_dir=saves/x"]
+    assert rec["config"]["seed"] == 7 and rec["config"]["lora_rank"] == 16
+    assert rec["git"] == "unknown"
+    assert rec["versions"]["transformers"] and "deepspeed" in rec["versions"]
+    assert rec["hardware"]["kind"] in ("cpu", "gpu") and rec["world_size"]["processes"] >= 1
+
+
+def test_git_state_of_a_checkout(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "f").write_text("a")
+    env = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", *env, "-C", str(tmp_path), "add", "f"], check=True)
+    subprocess.run(["git", *env, "-C", str(tmp_path), "commit", "-qm", "x"], check=True)
+    state = git_state(tmp_path)
+    assert len(state["commit"]) == 40 and state["dirty"] is False
+    (tmp_path / "f").write_text("b")
+    assert git_state(tmp_path)["dirty"] is True
+
+
+def test_no_training_folder_no_card(tmp_path):
+    pred = tmp_path / "loose" / "generated_predictions.jsonl"
+    pred.parent.mkdir()
+    pred.write_text("{}\n")
+    assert build_card(pred) is None
+    assert "unknown" in "\n".join(render_card(None))
+    empty = tmp_path / "saves" / "r" / "predict_dev" / "generated_predictions.jsonl"
+    empty.parent.mkdir(parents=True)
+    empty.write_text("{}\n")
+    assert build_card(empty) is None  # a folder with nothing training left in it
+
+
+def test_only_the_record_known_the_rest_unknown(tmp_path):
+    root = project(tmp_path)
+    record(RECIPE, ["output_dir=saves/r", "seed=3"], cwd=root)
+    pred = root / "saves" / "r" / "predict_dev" / "generated_predictions.jsonl"
+    pred.parent.mkdir(parents=True)
+    pred.write_text("{}\n")
+    card = build_card(pred)
+    assert card["recipe"] == RECIPE and card["seed"] == 3 and card["learning_rate"] == 1.0e-4
+    assert card["lora"] == {"rank": 16, "alpha": 32, "target": "all", "source": RECORD_FILE}  # no adapter file
+    assert card["batch"]["effective"] == 16  # the recorded config: 16 per device x 1 x 1 process
+    assert card["steps_done"] == "unknown" and card["model"] == "Qwen/Qwen3-0.6B"
+    assert card["train"] == {"runtime_s": "unknown", "samples_per_s": "unknown", "tokens_per_s": "unknown"}
+    assert card["predict"] == {"runtime_s": "unknown", "samples_per_s": "unknown"}
+    assert not has_loss_curve(card)
+    text = "\n".join(render_card(card))
+    assert "Loss curve: unknown" in text and "| seed | 3 |" in text
+
+
+def test_encoder_card_from_its_summary(tmp_path):
+    run_dir = tmp_path / "saves" / "bilstm_crf_cpu"
+    (run_dir / "predict_dev").mkdir(parents=True)
+    shutil.copy(ROOT / "reports" / "bilstm_crf_cpu-dev" / "train_summary.json", run_dir)
+    card = build_card(run_dir / "predict_dev" / "generated_predictions.jsonl")
+    assert card["kind"] == "encoder_ner" and card["recipe"] == "yaml_configs/encoder/bilstm_crf_cpu.yaml"
+    assert card["overrides"] == [] and card["seed"] == 42 and card["steps_done"] == 8025
+    assert card["batch"]["effective"] == 32 and card["train"]["runtime_s"] == 1362.0
+    assert card["git"] == "unknown" and card["versions"] == "unknown"  # that summary did not record them
+    assert len(card["loss"]["eval"]) == 25 and card["loss"]["eval"][-1][0] == 8025
+    assert dict(card_rows(card))["hardware"] == "CPU, 2 cores, 2 torch threads"
+    assert loss_curve_png(card, "t")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def run(name, split, seed, overrides, macro, recipe="r.yaml"):
+    scores = {"macro_f1": macro, "micro_f1": macro, "per_class": {}}
+    return {"name": name, "split": split, "official": scores, "span": {"micro_f1": macro, "macro_f1": macro},
+            "run_card": {"recipe": recipe, "overrides": [f"seed={seed}", *overrides], "seed": seed}}  # fmt: skip
+
+
+def test_groups_over_seeds_and_selection_on_val_only():
+    runs = [
+        run("a1v", "val", 1, ["learning_rate=1"], 0.60), run("a2v", "val", 2, ["learning_rate=1"], 0.62),
+        run("b1v", "val", 1, ["learning_rate=2"], 0.50), run("b2v", "val", 2, ["learning_rate=2"], 0.52),
+        run("a1d", "dev", 1, ["learning_rate=1"], 0.40), run("a2d", "dev", 2, ["learning_rate=1"], 0.40),
+        run("b1d", "dev", 1, ["learning_rate=2"], 0.90), run("b2d", "dev", 2, ["learning_rate=2"], 0.90),
+    ]  # fmt: skip
+    groups = group_runs(runs)["r.yaml"]
+    assert sorted(g.config for g in groups) == ["learning_rate=1", "learning_rate=2"]
+    chosen = selected(groups)
+    assert chosen.config == "learning_rate=1"  # best on val, although learning_rate=2 is better on dev
+    mean, sd = chosen.mean_sd("val", "official", "macro_f1")
+    assert mean == pytest.approx(0.61) and sd == pytest.approx(0.0141421, abs=1e-6)
+    text = "\n".join(render_groups(runs))
+    assert "learning\\_rate=1 (**selected on val**)" in text or "learning_rate=1 (**selected on val**)" in text
+    assert "0.6100 ± 0.0141" in text
+
+
+def test_no_val_no_selection_and_single_runs_no_section():
+    dev_only = [run("a", "dev", 1, [], 0.5), run("b", "dev", 2, [], 0.6)]
+    assert selected(group_runs(dev_only)["r.yaml"]) is None
+    assert "No val runs" in "\n".join(render_groups(dev_only))
+    assert render_groups([run("a", "dev", 1, [], 0.5)]) == []
+    assert config_key({"overrides": "unknown"}) == "unknown overrides"
