@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from torchcrf import CRF
 
-from .data import IGNORE
+from .config import EncoderConfig
+from .data import IGNORE, Encoding
 from .tags import NUM_TAGS, TAGS, allowed_transition
 
 FORBIDDEN = -10000.0
@@ -146,3 +147,17 @@ def forbid_bio_transitions(crf: CRF) -> None:
             for i, prev in enumerate(TAGS):
                 if not allowed_transition(prev, tag):
                     crf.transitions[i, j] = FORBIDDEN
+
+
+def build_model(cfg: EncoderConfig, encoding: Encoding, encoder: nn.Module | None = None) -> CrfTagger:
+    """The tagger a configuration describes, on ``encoder`` (a BertModel) or on a character embedding table."""
+    return CrfTagger(
+        encoder=encoder,
+        vocab_size=encoding.vocab_size,
+        embedding_size=cfg.embedding_size,
+        use_lstm=cfg.use_lstm,
+        lstm_hidden_size=cfg.lstm_hidden_size,
+        lstm_layers=cfg.lstm_layers,
+        lstm_dropout=cfg.lstm_dropout,
+        dropout=cfg.dropout,
+    )
