@@ -2,7 +2,8 @@
 
 Writes ``data/cluener_{train,val,dev,test}.json`` (default prompt) and ``data/cluener_guided_*.json`` (guided
 prompt), ``data/manifest.json`` (source, seed, val lines), and registers every file in ``dataset_info.json``
-(names and paths: :mod:`cluener.layout`; one dataset per prompt of :data:`cluener.prompts.PROMPTS` and split).
+(names and paths: :mod:`cluener.layout`; one dataset per prompt of :data:`cluener.prompts.PROMPTS` and split),
+all-or-nothing: a reader sees the complete old set or the complete new one (:mod:`cluener.publish`).
 Then prints the round trip (gold -> target -> parse -> align -> score, :func:`eval.scoring.round_trip`) on train,
 val and dev.
 
@@ -18,19 +19,9 @@ import sys
 from pathlib import Path
 
 from .download import resolve_source
-from .files import atomic_write_json, atomic_write_text
-from .layout import (
-    ALPACA_COLUMNS,
-    DATA_DIR,
-    DATASET_INFO,
-    LABELLED_SPLITS,
-    MANIFEST,
-    RAW_DIR,
-    SPLITS,
-    data_file,
-    dataset_name,
-)
+from .layout import DATA_DIR, DATASET_INFO, LABELLED_SPLITS, RAW_DIR, SPLITS, data_file, dataset_name
 from .prompts import PROMPTS
+from .publish import PublishError, preflight, publish, register
 from .reader import CluenerFormatError, Example, SourceError, read_cluener
 from .splits import split_train_val
 from .target import render_target
@@ -50,16 +41,8 @@ def render_alpaca(examples: list[Example], instruction: str) -> str:
     return "[\n" + ",\n".join(rows) + "\n]\n"
 
 
-def register(dataset_info: Path, names: dict[str, str]) -> None:
-    """Add or update the project's entries in dataset_info.json, keeping any others the user added."""
-    info = json.loads(dataset_info.read_text(encoding="utf-8")) if dataset_info.is_file() else {}
-    for name, file_name in names.items():
-        info[name] = {
-            "file_name": file_name,
-            "formatting": "alpaca",
-            "columns": dict(ALPACA_COLUMNS),
-        }
-    atomic_write_json(dataset_info, info)
+class BuildError(ValueError):
+    """A build setting that cannot work (names the argument)."""
 
 
 def build(
@@ -69,9 +52,20 @@ def build(
     seed: int = DEFAULT_SEED,
     val_size: int = DEFAULT_VAL_SIZE,
 ) -> dict:
-    data_dir = Path(data_dir)
+    """Read, validate and split CLUENER, then publish every dataset file and the manifest all-or-nothing
+    (:mod:`cluener.publish`); nothing is written before every input and path has been checked."""
+    data_dir, dataset_info = Path(data_dir), Path(dataset_info)
+    if val_size < 1:
+        raise BuildError(f"--val-size {val_size}: must be at least 1")
+    names = [dataset_name(split, prompt) for prompt in PROMPTS for split in SPLITS]
+    info = preflight(data_dir, dataset_info, names)
     paths = resolve_source(cluener_dir, data_dir / RAW_DIR)
     official_train = read_cluener(paths["train"])
+    if val_size >= len(official_train):
+        raise BuildError(
+            f"--val-size {val_size}: {paths['train']} has {len(official_train)} sentences; the validation split "
+            f"must leave some for training (at most {len(official_train) - 1})"
+        )
     train, val = split_train_val(official_train, seed, val_size)
     splits = {
         "train": train,
@@ -79,14 +73,13 @@ def build(
         "dev": read_cluener(paths["dev"]),
         "test": read_cluener(paths["test"], labelled=False),
     }
-    registered = {}
+    files, registered = {}, {}
     for prompt, instruction in PROMPTS.items():
         for split in SPLITS:
             name = dataset_name(split, prompt)
             path = data_file(name, data_dir)
-            atomic_write_text(path, render_alpaca(splits[split], instruction))
-            registered[name] = Path(os.path.relpath(path, Path(dataset_info).parent)).as_posix()
-    register(Path(dataset_info), registered)
+            files[path.name] = render_alpaca(splits[split], instruction)
+            registered[name] = Path(os.path.relpath(path, dataset_info.parent)).as_posix()
     manifest = {
         "source_dir": str(paths["train"].parent.resolve()),
         "seed": seed,
@@ -94,7 +87,8 @@ def build(
         "counts": {split: len(rows) for split, rows in splits.items()},
         "val_lines": [ex.line for ex in val],
     }
-    atomic_write_json(data_dir / MANIFEST, manifest)
+    register(dataset_info, info, registered)  # the same entries on every build: written once, never half
+    publish(data_dir, files, manifest, label=f"seed{seed}-val{val_size}")
     return {"splits": splits, "manifest": manifest, "datasets": registered}
 
 
@@ -104,12 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=DATA_DIR)
     parser.add_argument("--dataset-info", default=DATASET_INFO)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)
+    parser.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE, help="sentences of official train")
     args = parser.parse_args(argv)
     try:
         result = build(args.cluener_dir, args.data_dir, args.dataset_info, args.seed, args.val_size)
-    except (CluenerFormatError, SourceError) as exc:
+    except (CluenerFormatError, SourceError, BuildError, PublishError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the user gave that cannot be written (permissions, a full disk, ...)
+        print(f"error: {exc.filename or args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     counts = result["manifest"]["counts"]
     print("wrote " + ", ".join(f"{split} {n}" for split, n in counts.items()) + f" (seed {args.seed})")

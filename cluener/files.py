@@ -1,13 +1,17 @@
-"""Small file helpers: atomic writes (temp file + rename) and sha256."""
+"""Small file helpers: atomic writes (temp file + rename; a whole folder at once), sha256, text safe for UTF-8."""
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -40,6 +44,73 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2)
 def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> Path:
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     return atomic_write_text(path, text)
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Write a whole folder all-or-nothing: fill the temp folder this yields; when the block ends without an error
+    it takes ``path``'s place in one atomic step and the old content is removed (on an error it is dropped).
+
+    The step is Linux's ``renameat2(RENAME_EXCHANGE)``; where that is missing, two renames (``path`` is then
+    absent for a moment, never mixed). A temp folder that a killed writer left beside ``path`` is removed first.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        fsync_dir(tmp)
+        if not path.exists():
+            os.rename(tmp, path)
+        elif not _exchange(tmp, path):
+            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+            os.rename(path, aside / path.name)
+            os.rename(tmp, path)
+            tmp = aside
+        fsync_dir(path.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the old content after an exchange, or a failed attempt
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (a rename, a new file) durable; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def utf8_safe(text: str) -> str:
+    """``text`` with each unpaired surrogate (a JSON ``\\ud800`` escape) replaced by U+FFFD: writable as UTF-8.
+
+    >>> utf8_safe("ok\\ud800!") == "ok\\ufffd!", utf8_safe("张三")
+    (True, '张三')
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def numbered_lines(path: str | os.PathLike, error: Callable[[Path, int, str], Exception]) -> list[tuple[int, str]]:

@@ -48,6 +48,10 @@ DEFAULT_VARIANT = "default"  # the prompt variant whose dataset names carry no v
 DATA_DIR = "data"
 RAW_DIR = "raw"  # under DATA_DIR: where the official archive is downloaded
 MANIFEST = "manifest.json"
+# Under DATA_DIR: each build's complete files in sets/<set>/, and the pointer current -> sets/<set> that
+# data/<name>.json and data/manifest.json link through (switched atomically: cluener/publish.py).
+DATA_SETS = "sets"
+CURRENT_SET = "current"
 DATASET_INFO = "dataset_info.json"  # LLaMA-Factory's registry, in the project root
 # The alpaca columns every registered dataset uses (LLaMA-Factory's names -> the record's keys).
 ALPACA_COLUMNS: dict[str, str] = {"prompt": "instruction", "query": "input", "response": "output"}
@@ -61,7 +65,9 @@ API_SUFFIX = "api"  # predict_<split>_api: predictions made through a server (py
 _SPLIT_ALTERNATIVES = "|".join(SPLITS)
 _DATASET = re.compile(rf"^{DATASET_PREFIX}(?:_(?P<variant>[a-z0-9]+))?_(?P<split>{_SPLIT_ALTERNATIVES})$")
 _PREDICT_DIR = re.compile(rf"^predict_(?P<split>{_SPLIT_ALTERNATIVES})(?:_(?P<suffix>.+))?$")
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
+RUN_NAME_MAX = 100
+# A run name is a safe folder name: a letter or digit, then letters, digits and . _ + = -, at most RUN_NAME_MAX.
+_RUN_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._+=-]{{0,{RUN_NAME_MAX - 1}}}")
 
 
 class RunNameError(ValueError):
@@ -188,8 +194,16 @@ PREDICTIONS_UNDER_SAVES = f"<RECIPE>/predict_<SPLIT>[_<suffix>]/{PREDICTIONS_FIL
 
 
 def check_run_name(name: str) -> str:
-    if not _RUN_NAME.match(name) or name in (".", ".."):
-        raise RunNameError(f"run name {name!r}: use letters, digits and . _ + = - (it becomes a folder under reports/)")
+    """``name`` when it is a safe folder name (see ``_RUN_NAME``), else :class:`RunNameError`.
+
+    >>> check_run_name("qwen3_4b_lora_sft-dev_api")
+    'qwen3_4b_lora_sft-dev_api'
+    """
+    if not isinstance(name, str) or not _RUN_NAME.fullmatch(name):
+        raise RunNameError(
+            f"run name {name!r}: use 1 to {RUN_NAME_MAX} letters, digits and . _ + = -, starting with a letter or "
+            "digit (it becomes a folder under reports/)"
+        )
     return name
 
 

@@ -35,11 +35,30 @@ def split_train_val(examples: list[Example], seed: int, val_size: int) -> tuple[
     return train, val
 
 
+class ManifestError(ValueError):
+    """A data/manifest.json that is not what ``make data`` writes (names the file and the problem)."""
+
+
 def read_manifest(data_dir: str | Path = DATA_DIR) -> dict:
+    """``data/manifest.json`` as ``make data`` wrote it: source_dir, seed, val_size, counts, val_lines."""
     path = Path(data_dir) / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found; run `make data` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    redo = "; run `make data` again to rewrite it"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not valid UTF-8{redo}") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}){redo}") from None
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"{path}: expected a JSON object, got {type(manifest).__name__}{redo}")
+    lines = manifest.get("val_lines")
+    if not isinstance(manifest.get("source_dir"), str):
+        raise ManifestError(f"{path}: 'source_dir' is missing or not a string{redo}")
+    if not isinstance(lines, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
+        raise ManifestError(f"{path}: 'val_lines' is missing or not a list of line numbers{redo}")
+    return manifest
 
 
 def raw_file_of(split: str) -> str:

@@ -13,7 +13,13 @@ Parsing never executes anything. It accepts the exact format (status ``ok``) and
 would (status ``repaired``): ``<think>`` blocks, Markdown fences, prose around the JSON, trailing commas,
 full-width JSON punctuation, single quotes, Chinese type names, ``[{"label": ..., "text": ...}]`` lists (or one such
 object, or either inside a wrapper such as ``{"entities": ...}``), duplicate keys (merged), ``null`` values, JSON
-encoded twice, and truncated output (complete items are kept). Anything else is ``failed`` with no entities.
+encoded twice, and truncated output (complete items are kept). ``failed`` means nothing could be read: no complete
+JSON object or list and no complete entity item (so ``对不起 {`` fails, while a complete ``{}`` inside prose is a
+repaired "no entities"). A failed line has no entities.
+
+An unclosed ``<think>`` block (the output ended while the model was still thinking, e.g. at ``max_new_tokens``) is
+not an answer: only the text before ``<think>`` is read, the thinking is never scored as the answer, and the line
+is counted (:data:`UNCLOSED_THINK` among its repairs or failure reasons; ``unclosed_think`` in the parse stats).
 Unknown types are dropped and counted. Entity strings are kept exactly as written (no trimming), so rendering any
 entity set and parsing it back is the identity; empty strings are dropped and recorded as a repair.
 
@@ -26,7 +32,9 @@ entity set and parsing it back is the identity; empty strings are dropped and re
 >>> r = parse_target('[{"label":"name","text":"张三"},{"label":"address","te')
 >>> r.status, r.entities
 ('repaired', {'name': ['张三']})
->>> parse_target("没有实体").status
+>>> parse_target("没有实体").status, parse_target("对不起，我无法回答 {").status, parse_target("好的：{}").status
+('failed', 'failed', 'repaired')
+>>> parse_target('<think>\\n草稿 {"name":["张三"]}').status
 'failed'
 """
 
@@ -41,6 +49,8 @@ from typing import Any, Iterable
 from .labels import CHINESE_NAMES, LABEL_SET
 
 OK, REPAIRED, FAILED = "ok", "repaired", "failed"
+UNCLOSED_THINK = "unclosed think block (its text is not the answer)"
+NOTHING_READ = "no entity structure found"
 
 _CHINESE_TO_LABEL = {zh: en for en, zh in CHINESE_NAMES.items()}
 _CHINESE_TO_LABEL.update(
@@ -113,37 +123,32 @@ def parse_target(raw: Any) -> ParseResult:
 # ---------------------------------------------------------------- lenient path
 
 
-def _strip_wrappers(text: str, repairs: list[str]) -> tuple[str, str]:
-    """Remove think blocks and code fences. Returns (text to parse, fallback text from an unclosed think block)."""
-    fallback = ""
+def _strip_wrappers(text: str, repairs: list[str]) -> str:
+    """Remove think blocks and code fences; an unclosed think block and what follows it (see the module doc)."""
     if "<think>" in text or "</think>" in text:
         closed = text.rfind("</think>")
         if closed >= 0:
             text = text[closed + len("</think>") :]
             repairs.append("think block removed")
         else:
-            opened = text.find("<think>")
-            fallback = text[opened + len("<think>") :]
-            text = text[:opened]
-            repairs.append("unclosed think block removed")
+            text = text[: text.find("<think>")]
+            repairs.append(UNCLOSED_THINK)
     if "```" in text:
         match = re.search(r"```[a-zA-Z]*\s*\n?(.*?)(?:```|$)", text, flags=re.S)
         if match:
             text = match.group(1)
             repairs.append("code fence removed")
-    return text.strip(), fallback.strip()
+    return text.strip()
 
 
 def _parse_lenient(text: str) -> ParseResult:
     repairs: list[str] = []
-    body, fallback = _strip_wrappers(text, repairs)
-    for candidate in (body, fallback):
-        result = _scan(candidate)
-        if result is not None:
-            result.repairs = repairs + result.repairs
-            result.status = REPAIRED
-            return result
-    return ParseResult(status=FAILED, repairs=repairs + ["no entity structure found"])
+    result = _scan(_strip_wrappers(text, repairs))
+    if result is not None:
+        result.repairs = repairs + result.repairs
+        result.status = REPAIRED
+        return result
+    return ParseResult(status=FAILED, repairs=repairs + [NOTHING_READ])
 
 
 def _scan(text: str) -> ParseResult | None:
@@ -157,6 +162,8 @@ def _scan(text: str) -> ParseResult | None:
         result = _interpret(value)
         if result is None:
             continue
+        if not reader.closed and not result.entities and not result.unknown_labels:
+            continue  # a cut-off start with no complete item in it: nothing was read
         if start > 0 or text[reader.pos :].strip():
             result.repairs.append("text around the JSON ignored")
         result.repairs.extend(sorted(reader.repairs))
@@ -195,10 +202,18 @@ class _Reader:
     """A forgiving JSON reader: full-width syntax, trailing commas, single quotes, truncation.
 
     Each character is read at most once, and nesting is capped, so it runs in linear time and cannot overflow.
+
+    Kept instead of json-repair (0.64.4, measured in its place on this module's tests and the dev targets:
+    ``python benchmarks/bench_libraries.py target``): json-repair gets 35 of the 41 recovery cases of
+    tests/test_cluener_target.py right (this reader 41): it drops full-width ``｛“name”：［…］｝`` output, calls
+    ``对不起 {`` and ``{"name":[`` repaired, and completes cut strings. Cut at every character, the 1,343 dev targets
+    give 10,225 invented strings (``浙商银`` for ``浙商银行``) with json-repair, 0 here; and it is superlinear on
+    hard inputs (27.6 s for a 20,000-character cut string, 8.2 s for 20,000 ``{``; here 0.02 s and 0.0002 s).
     """
 
     def __init__(self, text: str, pos: int):
         self.text, self.pos, self.repairs = text, pos, set()
+        self.closed = False  # whether the outermost object or list was read to its closing bracket
 
     def _skip_ws(self) -> None:
         text, n = self.text, len(self.text)
@@ -286,6 +301,7 @@ class _Reader:
         items: list = []
         if self._peek() in _CLOSE:
             self.pos += 1
+            self.closed = self.closed or depth == 0
             return items
         while True:
             item = self.value(depth + 1)
@@ -294,13 +310,16 @@ class _Reader:
                     self.repairs.add("truncated")
                 return items
             items.append(item)
-            if self._separator("]") != "next":
+            separator = self._separator("]")
+            if separator != "next":
+                self.closed = self.closed or (depth == 0 and separator == "close")
                 return items
 
     def _object(self, depth: int):
         obj = _Obj.from_pairs([])
         if self._peek() in _CLOSE:
             self.pos += 1
+            self.closed = self.closed or depth == 0
             return obj
         while True:
             ch = self._peek()
@@ -326,7 +345,9 @@ class _Reader:
                 return obj
             obj[key] = item
             obj.pairs.append((key, item))
-            if self._separator("}") != "next":
+            separator = self._separator("}")
+            if separator != "next":
+                self.closed = self.closed or (depth == 0 and separator == "close")
                 return obj
 
 

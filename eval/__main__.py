@@ -13,7 +13,10 @@ add its exact ``spans``), or a CLUENER-format predictions file (``label`` holds 
 for span taggers such as encoder_ner). The gold
 comes from ``--split`` (train / val / dev / test, through data/manifest.json as written by ``make data``) or from a
 CLUENER file (``--gold``; its split is ``--split-name``, else the official split whose file it is, else ``custom``).
-This module parses arguments only: the work is in :mod:`eval.runs` and :mod:`cluener.splits`. Exit status: 0 done, 1 an input error (named file:line: problem), 2 bad arguments.
+This module parses arguments only: the work is in :mod:`eval.runs` and :mod:`cluener.splits`. Exit status: 0 done,
+1 an input error (one line: file:line: problem; ``report``: some runs failed, each named), 2 bad arguments.
+Predictions must be in the gold order, checked through their prompts; ``--no-order-check`` scores a file whose lines
+carry no prompt (only when you know they are in the gold order).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from cluener.layout import (
     report_dir,
 )
 from cluener.reader import CluenerFormatError, SourceError
-from cluener.splits import Gold, gold_of_file, gold_of_split
+from cluener.splits import Gold, ManifestError, gold_of_file, gold_of_split
 
 from .predictions import PredictionsFormatError, PredictionsMismatchError
 from .report import load_baselines, write_index
@@ -47,7 +50,12 @@ INPUT_ERRORS = (
     SourceError,
     FileNotFoundError,
     RunNameError,
+    ManifestError,
 )
+
+
+class UsageError(ValueError):
+    """An argument that cannot work (names the argument)."""
 
 
 def gold_of_args(args) -> Gold:
@@ -55,9 +63,12 @@ def gold_of_args(args) -> Gold:
 
 
 def cmd_score(args) -> int:
-    check_run_name(args.name)
+    try:
+        check_run_name(args.name)
+    except RunNameError as exc:
+        raise UsageError(f"--name: {exc}") from None
     gold = gold_of_args(args)
-    metrics = score_file(Path(args.predictions), gold, args.name, Path(args.reports), not args.no_prompt_check)
+    metrics = score_file(Path(args.predictions), gold, args.name, Path(args.reports), not args.no_order_check)
     write_index(args.reports)
     print(summary_line(metrics, Path(args.reports)))
     return 0
@@ -68,29 +79,37 @@ def cmd_report(args) -> int:
     found, skipped = discover(saves)
     for line in skipped:
         print(f"skipped: {line}", file=sys.stderr)
-    failures, golds, baselines = 0, {}, load_baselines()
-    for pred_path, split, name in found:
+    failed, golds, baselines = [], {}, load_baselines()
+    for pred_path, split, name in found:  # every run it can: one run's failure never stops the others
         try:
             if is_up_to_date(pred_path, report_dir(name, reports)):
                 print(f"{reports / name}/: up to date ({pred_path})")
                 continue
             if split not in golds:
                 golds[split] = gold_of_split(split, args.data_dir)
-            metrics = score_file(pred_path, golds[split], name, reports, not args.no_prompt_check, baselines)
+            metrics = score_file(pred_path, golds[split], name, reports, not args.no_order_check, baselines)
         except INPUT_ERRORS as exc:
-            failures += 1
-            print(f"error: {exc}", file=sys.stderr)
+            failed.append(name)
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # a bug in our code: say so, keep scoring the other runs
+            failed.append(name)
+            print(f"error: {name}: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         print(summary_line(metrics, reports))
     if not found:
         print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES}")
     index = write_index(reports)
     print(f"wrote {index}")
-    return 1 if failures else 0
+    if failed:
+        print(f"error: {len(failed)} of {len(found)} runs failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_submit(args) -> int:
-    stats = write_submission(Path(args.predictions), gold_of_args(args), args.out, not args.no_prompt_check)
+    if Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: is a directory; give the path of the file to write")
+    stats = write_submission(Path(args.predictions), gold_of_args(args), args.out, not args.no_order_check)
     print(
         f"wrote {args.out}: {stats['total']} lines; parse ok {stats['ok']} repaired {stats['repaired']} "
         f"failed {stats['failed']}, hallucinated strings {stats['hallucinated']} (not in the file: no span)"
@@ -109,9 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
             "--data-dir", default=DATA_DIR, help=f"where `make data` wrote manifest.json (default: {DATA_DIR})"
         )
         p.add_argument(
+            "--no-order-check",
             "--no-prompt-check",
+            dest="no_order_check",
             action="store_true",
-            help="do not require each prediction's prompt to contain its gold sentence",
+            help="score even if the order cannot be checked: by default every prediction's prompt must contain its "
+            "gold sentence, and a line without a prompt is an error",
         )
 
     def gold_options(p: argparse.ArgumentParser, required: bool, default_split: str | None) -> None:
@@ -153,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--split-name goes with --gold (a --split names itself)")
     try:
         return args.func(args)
-    except INPUT_ERRORS as exc:
+    except (*INPUT_ERRORS, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the user gave that cannot be read or written (permissions, a full disk, ...)
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

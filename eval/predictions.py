@@ -17,6 +17,10 @@ that (repeated mentions), so a line may carry them and the eval package then sco
 Each span must cover its string in the gold sentence (:func:`check_alignment`). Lines without spans are parsed
 and aligned as strings, as before.
 
+``python -m infer`` adds ``"no_content": "null" | "missing"`` to a line whose server answer had no content (its
+``predict`` is then ``""``): such a line is scored as ``failed`` and counted (:mod:`eval.scoring`). Unpaired
+surrogates (``\\ud800`` escapes, which no UTF-8 file can hold) are read as U+FFFD, so any text scores and reports.
+
 Every line is checked; a bad line raises :class:`PredictionsFormatError` naming file, line and problem.
 
 >>> p = parse_prediction_line('{"prompt": "抽取…张三", "predict": "{}", "label": "{}"}', "p.jsonl", 1)
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from cluener.files import json_object, numbered_lines
+from cluener.files import json_object, numbered_lines, utf8_safe
 from cluener.labels import LABEL_SET
 from cluener.reader import Example
 from cluener.target import parse_target
@@ -53,7 +57,11 @@ class PredictionsFormatError(ValueError):
 
 
 class PredictionsMismatchError(ValueError):
-    """Predictions that do not belong to the gold file they are scored against (count or order)."""
+    """Predictions that do not belong to the gold file they are scored against (count or order), or nothing to
+    score (an empty file)."""
+
+
+NO_CONTENT = ("null", "missing")  # why a line has no model output: the server's content was null / absent
 
 
 class PredictedSpan(NamedTuple):
@@ -75,6 +83,8 @@ class Prediction:
     prompt: str | None = None
     label: str | None = None
     spans: tuple[PredictedSpan, ...] | None = None
+    id: int | None = None  # a CLUENER-format line's id (checked against the gold's id)
+    no_content: str | None = None  # the server's answer had no content: "null" or "missing" (python -m infer)
 
 
 def _is_int(value) -> bool:
@@ -122,12 +132,17 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
         return PredictionsFormatError(path, line, problem)
 
     row = json_object(raw, fail)
+    if "\\ud" in raw or "\\uD" in raw:  # maybe an unpaired surrogate escape: not writable as UTF-8
+        row = _utf8_safe_value(row)
     if "predict" not in row and isinstance(row.get("label"), dict):  # a CLUENER-format prediction line
         text = row.get("text")
         if text is not None and not isinstance(text, str):
             raise fail(f"'text' is not a string: {type(text).__name__}")
+        line_id = row.get("id")
+        if line_id is not None and not _is_int(line_id):
+            raise fail(f"'id' is not an integer: {line_id!r}")
         spans = parse_spans(row["label"], fail)
-        return Prediction(line=line, predict=render_spans(spans), prompt=text, spans=spans)
+        return Prediction(line=line, predict=render_spans(spans), prompt=text, spans=spans, id=line_id)
     if "predict" not in row:
         raise fail("'predict' is missing")
     fields = {}
@@ -138,6 +153,9 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
         fields[key] = value
     if fields["predict"] is None:
         raise fail("'predict' is null")
+    no_content = row.get("no_content")
+    if no_content is not None and no_content not in NO_CONTENT:
+        raise fail(f"'no_content' must be one of {', '.join(NO_CONTENT)}, got {no_content!r}")
     spans = None
     if row.get("spans") is not None:
         spans = parse_spans(row["spans"], fail)
@@ -145,8 +163,23 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
         if said != _string_sets({label: [s.string for s in spans if s.label == label] for label in LABEL_SET}):
             raise fail("'predict' and 'spans' name different (type, string) pairs")
     return Prediction(
-        line=line, predict=fields["predict"], prompt=fields["prompt"], label=fields["label"], spans=spans
+        line=line,
+        predict=fields["predict"],
+        prompt=fields["prompt"],
+        label=fields["label"],
+        spans=spans,
+        no_content=no_content,
     )
+
+
+def _utf8_safe_value(value):
+    if isinstance(value, str):
+        return utf8_safe(value)
+    if isinstance(value, list):
+        return [_utf8_safe_value(v) for v in value]
+    if isinstance(value, dict):
+        return {utf8_safe(k): _utf8_safe_value(v) for k, v in value.items()}
+    return value
 
 
 def read_predictions(path: str | os.PathLike) -> list[Prediction]:
@@ -175,11 +208,16 @@ def check_alignment(
 ) -> str:
     """Fail unless predictions and gold pair up line by line. Returns how the order was checked (for the report).
 
-    The count must match. Every predicted span must cover its string in the gold sentence (always checked: a span
-    is a claim about that sentence). When every prediction has a ``prompt``, each must contain its gold sentence
-    (compared after NFKC and without whitespace, which tokenizers may change): this catches predictions scored
-    against the wrong split or reordered.
+    Neither may be empty, and the count must match. Every predicted span must cover its string in the gold sentence
+    (always checked: a span is a claim about that sentence). Then the order: each prediction's ``prompt`` must
+    contain its gold sentence (compared after NFKC and without whitespace, which tokenizers may change), or a
+    CLUENER-format line's ``id`` must be its gold line's ``id``. A line with neither cannot be checked, and that is
+    an error too: only ``check_prompts=False`` (``--no-order-check``) scores such a file.
     """
+    if not gold:
+        raise PredictionsMismatchError(f"{gold_path}: no sentences (empty gold); nothing to score")
+    if not predictions:
+        raise PredictionsMismatchError(f"{predictions_path}: no predictions (the file is empty); nothing to score")
     if len(predictions) != len(gold):
         raise PredictionsMismatchError(
             f"{predictions_path}: {len(predictions)} predictions, but {gold_path} has {len(gold)} sentences; "
@@ -195,22 +233,25 @@ def check_alignment(
                     f"line {ex.line} ({ex.text!r}); the predictions belong to another split or order"
                 )
     if not check_prompts:
-        return "disabled (--no-prompt-check)"
-    if not predictions:
-        return "nothing to check (no lines)"
-    if any(not p.prompt for p in predictions):
-        return "not possible (some lines have no prompt)"
+        return "disabled (--no-order-check)"
+    unchecked = [p for p, ex in zip(predictions, gold, strict=True) if not p.prompt and (p.id is None or ex.id is None)]
+    if unchecked:
+        raise PredictionsMismatchError(
+            f"{predictions_path}:{unchecked[0].line}: no prompt (nor a CLUENER id) to check the order against "
+            f"{gold_path}; {len(unchecked)} of {len(gold)} lines have none. Write the prompts, or pass "
+            "--no-order-check if the lines are known to be in the gold order"
+        )
     bad = [
         (p, ex)
         for p, ex in zip(predictions, gold, strict=True)
-        if _normalise(ex.text) not in _normalise(p.prompt or "")
+        if (p.id != ex.id if not p.prompt else _normalise(ex.text) not in _normalise(p.prompt))
     ]
     if bad:
         p, ex = bad[0]
+        what = "the prompt does not contain the gold sentence" if p.prompt else f"id {p.id} is not the gold id"
         raise PredictionsMismatchError(
-            f"{predictions_path}:{p.line}: the prompt does not contain the gold sentence of {gold_path} line "
-            f"{ex.line} ({ex.text!r}); {len(bad)} of {len(gold)} lines differ. The predictions are not in the gold "
-            "order or belong to another split; use --no-prompt-check only if the prompts are known not to hold "
-            "the sentence"
+            f"{predictions_path}:{p.line}: {what} of {gold_path} line {ex.line} ({ex.text!r}); {len(bad)} of "
+            f"{len(gold)} lines differ. The predictions are not in the gold order or belong to another split; "
+            "pass --no-order-check only if the prompts are known not to hold the sentence"
         )
     return "passed (every prompt contains its gold sentence)"

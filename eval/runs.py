@@ -46,12 +46,16 @@ def write_submission(pred_path: Path, gold: Gold, out: str | Path, check_prompts
     return run.parse_stats()
 
 
+_COUNTED = {"no_content": "no content from the server", "unclosed_think": "unclosed <think>"}  # shown when > 0
+
+
 def summary_line(metrics: dict, reports_dir: Path) -> str:
     parse = metrics["parse"]
     where = Path(reports_dir) / metrics["name"]
     parsed = (
-        f"parse ok {parse['ok']} repaired {parse['repaired']} failed {parse['failed']}, "
-        f"hallucinated {parse['hallucinated']}"
+        f"parse ok {parse['ok']} repaired {parse['repaired']} failed {parse['failed']}"
+        + "".join(f", {what} {parse[key]}" for key, what in _COUNTED.items() if parse.get(key))
+        + f", hallucinated {parse['hallucinated']}"
     )
     if metrics["official"] is None:
         return f"{where}/ ({metrics['split']}, no gold labels): {parsed}"

@@ -25,7 +25,7 @@ from typing import Sequence
 
 from cluener.labels import LABELS
 from cluener.reader import Entity, Example, entities_to_label_dict
-from cluener.target import FAILED, OK, REPAIRED, ParseResult, parse_target, render_target
+from cluener.target import FAILED, OK, REPAIRED, UNCLOSED_THINK, ParseResult, parse_target, render_target
 
 from .align import align, align_strings
 from .metrics import Scores, score_official, score_spans
@@ -195,6 +195,8 @@ class Run:
             OK: status[OK],
             REPAIRED: status[REPAIRED],
             FAILED: status[FAILED],
+            "no_content": sum(1 for line in self.lines if line.prediction.no_content),
+            "unclosed_think": sum(1 for line in self.lines if UNCLOSED_THINK in line.parse.repairs),
             "hallucinated": sum(len(line.hallucinated) for line in self.lines),
             "hallucinated_lines": sum(1 for line in self.lines if line.hallucinated),
             "overlapped": sum(
@@ -241,7 +243,10 @@ def score_run(predictions: Sequence[Prediction], gold: Sequence[Example]) -> Run
         raise ValueError(f"{len(predictions)} predictions for {len(gold)} gold sentences")
     lines = []
     for index, (prediction, example) in enumerate(zip(predictions, gold, strict=True)):
-        parsed = parse_target(prediction.predict)
+        if prediction.no_content:  # the server sent no content: nothing to read, counted as failed
+            parsed = ParseResult(status=FAILED, repairs=[f"no content from the server ({prediction.no_content})"])
+        else:
+            parsed = parse_target(prediction.predict)
         if prediction.spans is not None:  # exact spans (their strings are those of `predict`: checked on reading)
             spans = [Entity(s.label, s.start, s.end) for s in prediction.spans]
             lines.append(LineResult(index, prediction, example, parsed, spans, [], []))

@@ -44,6 +44,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
 def _split_or_name(dataset: str) -> str:
     """The split of a project dataset, else the dataset's own name (a file's stem): the output folder's name."""
     return split_of(dataset) or (Path(dataset).stem if dataset.endswith((".json", ".jsonl")) else dataset)
@@ -90,10 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--concurrency", type=_positive_int, default=8, help="requests in flight (default: 8)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default: 600)")
-    parser.add_argument("--max-retries", type=int, default=8, help="retries per request (default: 8)")
+    parser.add_argument("--max-retries", type=_count, default=8, help="retries per request (default: 8)")
     parser.add_argument(
         "--backoff",
-        type=float,
+        type=_seconds,
         default=1.0,
         help="first retry delay in seconds, doubled each time (default: 1, capped at 60)",
     )
@@ -131,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         system=args.system,
         extra_body=extra_body,
         timeout=args.timeout,
-        max_retries=max(0, args.max_retries),
-        backoff=max(0.0, args.backoff),
+        max_retries=args.max_retries,
+        backoff=args.backoff,
         concurrency=args.concurrency,
     )
     try:
@@ -175,11 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     sidecar = progress_path(output)
     if summary.truncated:
         print(f"warning: {summary.truncated} answers stopped at max_tokens {max_tokens}", file=sys.stderr)
+    if summary.no_content:
+        print(
+            f"warning: {summary.no_content} answer{'s' if summary.no_content > 1 else ''} with no content (null or "
+            'missing in the server\'s answer): written as "predict": "" with "no_content", counted as failed by '
+            "python -m eval",
+            file=sys.stderr,
+        )
     if summary.output is None:
         why = summary.error or "incomplete"
         print(
-            f"stopped ({why}): {summary.done}/{summary.total} done, {summary.new} new, kept in {sidecar}; "
-            "rerun the same command to resume",
+            f"{'error: ' if summary.error != 'interrupted' else ''}stopped ({why}): {summary.done}/{summary.total} "
+            f"done, {summary.new} new, kept in {sidecar}; rerun the same command to resume",
             file=sys.stderr,
         )
         return 130 if summary.error == "interrupted" else 1

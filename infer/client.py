@@ -1,9 +1,20 @@
 """Greedy chat completions from an OpenAI-compatible server, with retries.
 
-Connection errors, timeouts, HTTP 408/425/429 and 5xx are retried with exponential backoff and jitter (honouring
-``Retry-After``); any other HTTP error is a :class:`RequestError` at once. The API key comes from the environment
-only: ``API_KEY`` (what ``llamafactory-cli api`` checks), else ``OPENAI_API_KEY``. Loopback traffic never goes
-through a proxy from the environment.
+Connection errors, timeouts, HTTP 408/425/429 and 5xx, and a 200 whose answer cannot be read (a body cut short, not
+JSON, no ``choices[0].message``) are retried with exponential backoff and jitter (honouring ``Retry-After``), at most
+``max_retries`` times; any other HTTP error is a :class:`RequestError` at once. A ``null`` or missing ``content`` is
+not retried (greedy decoding would answer the same): it comes back as ``Answer("", reason, "null" | "missing")``,
+for the caller to count. The API key comes from the environment only: ``API_KEY`` (what ``llamafactory-cli api``
+checks), else ``OPENAI_API_KEY``. Loopback traffic never goes through a proxy from the environment.
+
+Why not the ``openai`` SDK (3.51.0, measured against this client on the fake-server cases of
+tests/test_bad_input.py, 2 retries each: ``python benchmarks/bench_libraries.py client``): it retries connection
+errors, 429 (with ``Retry-After``) and 5xx as this client does, but a 200 cut short (``{"choices": [ {"message": ``)
+raises a bare ``JSONDecodeError`` after 1 attempt, ``"choices": []`` reaches the caller as an ``IndexError``, a null
+and a missing content both read as ``None``, and its backoff (0.5 s doubling to 8 s) sleeps where no other thread can
+cut it short (this client waits on ``stop``: it gave up 0.50 s after another worker failed, inside a 2-4 s backoff).
+Using it would still need this retry loop around it (``max_retries=0``), plus a dependency; httpx, which both use,
+comes with LLaMA-Factory.
 """
 
 from __future__ import annotations
@@ -14,8 +25,10 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
+
+from cluener.files import utf8_safe
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -23,6 +36,18 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 class RequestError(RuntimeError):
     """A request that failed for good (non-retryable status, or retries exhausted)."""
+
+
+class Unreadable(ValueError):
+    """A 200 whose body is not the answer expected: retried like a 5xx."""
+
+
+class Answer(NamedTuple):
+    """One completion: its text, finish_reason, and why there is no text (``"null"`` / ``"missing"``), if so."""
+
+    text: str
+    finish_reason: str | None
+    no_content: str | None = None
 
 
 @dataclass
@@ -66,8 +91,8 @@ class Client:
         if interrupted:
             raise RequestError("stopped")
 
-    def _request(self, method: str, path: str, **kwargs) -> Any:
-        """One call with retries; the decoded JSON body of a 200."""
+    def _request(self, method: str, path: str, read: Callable[[Any], Any] = lambda data: data, **kwargs) -> Any:
+        """One call with retries; ``read`` of the decoded JSON body of a 200 (raising :class:`Unreadable` retries)."""
         last_error = ""
         for attempt in range(self.max_retries + 1):
             if self.stop.is_set():
@@ -80,23 +105,24 @@ class Client:
             except self._httpx.HTTPError as exc:  # e.g. too many redirects, undecodable body: not transient
                 raise RequestError(f"{self.base_url}: {type(exc).__name__}: {exc}") from None
             else:
+                body = response.text[:500]
                 if response.status_code == 200:
                     try:
-                        return response.json()
-                    except ValueError:
-                        raise RequestError(
-                            f"{response.url}: HTTP 200 with a body that is not JSON: {response.text[:300]!r}"
-                        ) from None
-                body = response.text[:500]
-                if response.status_code not in RETRYABLE_STATUS:
+                        return read(response.json())
+                    except Unreadable as exc:
+                        last_error = f"HTTP 200 with an answer that cannot be read: {exc}"
+                    except ValueError:  # includes a body cut short
+                        last_error = f"HTTP 200 with a body that is not JSON: {body[:200]!r}"
+                elif response.status_code not in RETRYABLE_STATUS:
                     hint = (
                         " (the API key is read from API_KEY, else OPENAI_API_KEY)"
                         if response.status_code in (401, 403)
                         else ""
                     )
                     raise RequestError(f"{response.url}: HTTP {response.status_code}: {body}{hint}")
-                last_error = f"HTTP {response.status_code}: {body[:200]}"
-                retry_after = _retry_after(response.headers.get("retry-after"))
+                else:
+                    last_error = f"HTTP {response.status_code}: {body[:200]}"
+                    retry_after = _retry_after(response.headers.get("retry-after"))
             if attempt == self.max_retries:
                 break
             delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
@@ -109,11 +135,13 @@ class Client:
         )
 
     def list_models(self) -> list[str]:
-        data = self._request("GET", "models")
-        try:
-            return [str(item["id"]) for item in data["data"]]
-        except (KeyError, TypeError):
-            raise RequestError(f"{self.base_url}/models: unexpected answer {str(data)[:300]}") from None
+        def read(data) -> list[str]:
+            try:
+                return [str(item["id"]) for item in data["data"]]
+            except (KeyError, TypeError):
+                raise Unreadable(f"no data[].id in {str(data)[:200]}") from None
+
+        return self._request("GET", "models", read)
 
     def payload(self, prompt: str) -> dict[str, Any]:
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -122,28 +150,33 @@ class Client:
         body.update(model=self.model, messages=messages, temperature=0, max_tokens=self.max_tokens, stream=False)
         return body
 
-    def complete(self, prompt: str) -> tuple[str, str | None]:
-        """(content, finish_reason) of one greedy completion."""
-        data = self._request("POST", "chat/completions", json=self.payload(prompt))
-        try:
-            choice = data["choices"][0]
-            content = choice["message"].get("content")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise RequestError(f"{self.base_url}/chat/completions: unexpected answer {str(data)[:300]}") from None
-        return _clean_text(content if isinstance(content, str) else ""), choice.get("finish_reason")
+    def complete(self, prompt: str) -> Answer:
+        """One greedy completion. Lone surrogates in it (a JSON ``\\ud800`` escape) become U+FFFD."""
+        return self._request("POST", "chat/completions", read_answer, json=self.payload(prompt))
 
 
-def _clean_text(text: str) -> str:
-    """Lone surrogates (a JSON ``\\ud800`` escape from a server) cannot be written as UTF-8: U+FFFD instead.
+def read_answer(data: Any) -> Answer:
+    """The :class:`Answer` in a chat-completions body; :class:`Unreadable` when it has none.
 
-    >>> _clean_text("ok\\ud800!") == "ok\\ufffd!"
-    True
+    >>> read_answer({"choices": [{"message": {"content": None}, "finish_reason": "stop"}]})
+    Answer(text='', finish_reason='stop', no_content='null')
     """
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+        choice = data["choices"][0]
+        message = choice["message"]
+        finish_reason = choice.get("finish_reason")
+        if not isinstance(message, dict):
+            raise TypeError
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise Unreadable(f"no choices[0].message in {str(data)[:200]}") from None
+    if "content" not in message:
+        return Answer("", finish_reason, "missing")
+    content = message["content"]
+    if content is None:
+        return Answer("", finish_reason, "null")
+    if not isinstance(content, str):
+        raise Unreadable(f"choices[0].message.content is {type(content).__name__}, not a string")
+    return Answer(utf8_safe(content), finish_reason)
 
 
 def _retry_after(value: str | None) -> float | None:

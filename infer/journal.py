@@ -89,7 +89,11 @@ def read_progress(path: str | os.PathLike, records: list[Record]) -> Progress | 
             raise fail(number, f"index {index} was answered for a different prompt (another dataset?)")
         if index in done:
             raise fail(number, f"index {index} appears twice")
+        if row.get("no_content") not in (None, "null", "missing"):
+            raise fail(number, f"'no_content' is {row['no_content']!r}, not null, \"null\" or \"missing\"")
         done[index] = {"predict": row["predict"], "finish_reason": row.get("finish_reason")}
+        if row.get("no_content"):
+            done[index]["no_content"] = row["no_content"]
     return Progress(path, header, done, end, dropped_tail)
 
 

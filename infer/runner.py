@@ -25,6 +25,7 @@ class Summary:
     truncated: int
     output: Path | None
     error: str | None = None
+    no_content: int = 0  # answers without content (null or missing): written with "no_content", counted by eval
 
 
 def run(
@@ -66,15 +67,22 @@ def run(
         complete = all(r.index in done for r in wanted)
         written = None
         if complete and error is None:
-            atomic_write_jsonl(
-                output,
-                ({"prompt": r.prompt, "predict": done[r.index]["predict"], "label": r.label} for r in wanted),
-            )
+            atomic_write_jsonl(output, (_final_row(r, done[r.index]) for r in wanted))
             written = output
     finally:
         writer.close()
-    truncated = sum(1 for r in wanted if r.index in done and done[r.index].get("finish_reason") == "length")
-    return Summary(len(wanted), sum(1 for r in wanted if r.index in done), new, truncated, written, error)
+    answered = [done[r.index] for r in wanted if r.index in done]
+    truncated = sum(1 for answer in answered if answer.get("finish_reason") == "length")
+    no_content = sum(1 for answer in answered if answer.get("no_content"))
+    return Summary(len(wanted), len(answered), new, truncated, written, error, no_content)
+
+
+def _final_row(record: Record, answer: dict[str, Any]) -> dict[str, Any]:
+    """A line of generated_predictions.jsonl; ``no_content`` only where the server's answer had none."""
+    row = {"prompt": record.prompt, "predict": answer["predict"], "label": record.label}
+    if answer.get("no_content"):
+        row["no_content"] = answer["no_content"]
+    return row
 
 
 def _answer(pending, client, writer, done, concurrency, total, progress_bar) -> tuple[int, str | None]:
@@ -101,21 +109,17 @@ def _answer(pending, client, writer, done, concurrency, total, progress_bar) -> 
             for future in finished:
                 record = in_flight.pop(future)
                 try:
-                    predict, finish_reason = future.result()
+                    answer = future.result()
                 except RequestError as exc:
                     if error is None:
                         error = f"record {record.index}: {exc}"
                         client.stop.set()  # stop retrying elsewhere; answers already in flight are still kept
                     continue
-                writer.append(
-                    {
-                        "index": record.index,
-                        "prompt_sha256": prompt_hash(record.prompt),
-                        "predict": predict,
-                        "finish_reason": finish_reason,
-                    }
-                )
-                done[record.index] = {"predict": predict, "finish_reason": finish_reason}
+                entry = {"predict": answer.text, "finish_reason": answer.finish_reason}
+                if answer.no_content:
+                    entry["no_content"] = answer.no_content
+                writer.append({"index": record.index, "prompt_sha256": prompt_hash(record.prompt), **entry})
+                done[record.index] = entry
                 new += 1
                 bar.update(1)
             refill()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import cluener.target as target_module
 from cluener.reader import Entity
 from cluener.labels import LABELS
-from cluener.target import FAILED, OK, REPAIRED, parse_target, render_target
+from cluener.target import FAILED, OK, REPAIRED, UNCLOSED_THINK, parse_target, render_target
 
 GOOD = '{"name":["张三"],"company":["浙商银行"]}'
 GOOD_ENTITIES = {"name": ["张三"], "company": ["浙商银行"]}
@@ -47,7 +47,8 @@ GOOD_ENTITIES = {"name": ["张三"], "company": ["浙商银行"]}
         ('{"name":["张三"],"comp', REPAIRED, {"name": ["张三"]}, "truncated"),
         ('[{"label":"name","text":"张三"},{"label":"company","te', REPAIRED, {"name": ["张三"]}, "truncated"),
         ("<think>\n好的，", FAILED, {}, None),  # an unclosed think block with no answer
-        ('<think>\n草稿 {"name":["张三"]}', REPAIRED, {"name": ["张三"]}, "unclosed think block removed"),
+        ('<think>\n草稿 {"name":["张三"]}', FAILED, {}, UNCLOSED_THINK),  # thinking is never the answer
+        ('{"name":["张三"]}<think>\n草稿', REPAIRED, {"name": ["张三"]}, UNCLOSED_THINK),  # the answer came first
         ('{"name":["张三"],"name":["李四"]}', REPAIRED, {"name": ["张三", "李四"]}, "duplicate key merged"),
         ('{"name":null,"company":["浙商银行"]}', REPAIRED, {"company": ["浙商银行"]}, "null instead of a list"),
         ('{"name":"张三"}', REPAIRED, {"name": ["张三"]}, "single string instead of a list"),
@@ -62,6 +63,11 @@ GOOD_ENTITIES = {"name": ["张三"], "company": ["浙商银行"]}
         ('{"name":["张三",3]}', REPAIRED, {"name": ["张三"]}, "non-string items dropped"),
         ("[]", REPAIRED, {}, "empty list"),
         ("没有实体", FAILED, {}, None),
+        ("对不起，我无法回答 {", FAILED, {}, None),  # failed: no complete object or list, no complete item
+        ('{"name":[', FAILED, {}, None),
+        ("我认为是 {name: 张三}", FAILED, {}, None),
+        ("好的：{} 。", REPAIRED, {}, "text around the JSON ignored"),  # a complete {} inside prose
+        ('{"foo":["x"],"na', REPAIRED, {}, "truncated"),  # a complete item of an unknown type was read
         ("", FAILED, {}, None),
         ("null", FAILED, {}, None),
         ('{"name": 5}', FAILED, {}, None),

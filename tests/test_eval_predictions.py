@@ -93,6 +93,8 @@ def test_reordered_or_wrong_split_predictions_are_an_error(tmp_path):
     assert check_alignment(preds, GOLD, "p.jsonl", "g.json", check_prompts=False).startswith("disabled")
 
 
-def test_without_prompts_the_order_cannot_be_checked_and_says_so(tmp_path):
+def test_without_prompts_the_order_cannot_be_checked_and_that_is_an_error(tmp_path):
     preds = read_predictions(write(tmp_path, '{"predict": "{}"}\n{"predict": "{}"}\n'))
-    assert check_alignment(preds, GOLD, "p.jsonl", "g.json").startswith("not possible")
+    with pytest.raises(PredictionsMismatchError, match=r"p.jsonl:1: no prompt .* 2 of 2 lines have none"):
+        check_alignment(preds, GOLD, "p.jsonl", "g.json")
+    assert check_alignment(preds, GOLD, "p.jsonl", "g.json", check_prompts=False).startswith("disabled")

@@ -15,7 +15,7 @@ stub = infer_assets.stub  # the fixture (a local server)
 def test_request_is_greedy_and_carries_the_key(stub, monkeypatch):
     monkeypatch.setenv("API_KEY", "secret-1")
     client = client_for(stub, system="sys", extra_body={"chat_template_kwargs": {"enable_thinking": False}})
-    assert client.complete("你好") == ("echo:你好", "stop")
+    assert client.complete("你好") == ("echo:你好", "stop", None)  # text, finish_reason, no_content
     client.close()
     body = stub.requests[0]
     assert body["temperature"] == 0 and body["max_tokens"] == 8 and body["stream"] is False
@@ -28,7 +28,7 @@ def test_transient_errors_are_retried_with_backoff(stub):
     stub.fail = [(503, {}), (429, {"Retry-After": "0"}), (502, {})]
     waits = []
     client = client_for(stub, sleep=lambda s: waits.append(s) or False)
-    assert client.complete("x") == ("echo:x", "stop")
+    assert client.complete("x") == ("echo:x", "stop", None)
     client.close()
     assert len(stub.requests) == 4 and len(waits) == 3
     assert waits[0] < waits[2], "the delay grows"

@@ -4,14 +4,14 @@ details.jsonl}``, and the summary ``reports/README.md`` of all runs.
 Modules, one job each: ``markdown`` (escaping and the one table writer), ``metrics_file`` (what metrics.json holds,
 reading runs and baselines), ``tables`` (the tables), ``sections`` (report.md, section by section), ``chart`` (the
 per-class F1 PNG), ``readme`` (reports/README.md). Rendering is pure; only :func:`write_run` and :func:`write_index`
-touch files, always atomically. ``metrics.json`` is written last, so a report that exists is complete.
+touch files, always atomically: a run's folder is replaced whole, so a report that exists is complete.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cluener.files import atomic_write_bytes, atomic_write_json, atomic_write_jsonl, atomic_write_text
+from cluener.files import atomic_folder, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, atomic_write_text
 from cluener.layout import report_dir
 from eval.scoring import Run
 
@@ -24,20 +24,20 @@ __all__ = ["REPORT_FILES", "load_baselines", "render_index", "render_report", "w
 
 
 def write_run(run: Run, info: dict, reports_dir: str | Path, baselines: dict | None = None) -> dict:
-    """Write ``reports_dir/<info['name']>/``; returns the metrics dict. metrics.json goes last."""
+    """Write ``reports_dir/<info['name']>/`` all-or-nothing (a fresh folder that replaces the old one in one
+    step: :func:`cluener.files.atomic_folder`); returns the metrics dict."""
     folder = report_dir(info["name"], reports_dir)
     baselines = baselines if baselines is not None else load_baselines()
     metrics = build_metrics(run, info)
     others, problems = load_runs(reports_dir)
     others = [r for r in others if r["name"] != info["name"]]
-    atomic_write_jsonl(folder / REPORT_FILES["predictions"], run.cluener_rows())
-    atomic_write_jsonl(folder / REPORT_FILES["details"], (line.detail_row() for line in run.lines))
-    if run.labelled:
-        atomic_write_bytes(folder / REPORT_FILES["chart"], render_chart(metrics, baselines))
-    else:
-        (folder / REPORT_FILES["chart"]).unlink(missing_ok=True)
-    atomic_write_text(folder / REPORT_FILES["report"], render_report(metrics, baselines, others, problems))
-    atomic_write_json(folder / REPORT_FILES["metrics"], metrics)
+    with atomic_folder(folder) as tmp:
+        atomic_write_jsonl(tmp / REPORT_FILES["predictions"], run.cluener_rows())
+        atomic_write_jsonl(tmp / REPORT_FILES["details"], (line.detail_row() for line in run.lines))
+        if run.labelled:
+            atomic_write_bytes(tmp / REPORT_FILES["chart"], render_chart(metrics, baselines))
+        atomic_write_text(tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems))
+        atomic_write_json(tmp / REPORT_FILES["metrics"], metrics)
     return metrics
 
 

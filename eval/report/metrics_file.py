@@ -66,12 +66,45 @@ def load_runs(reports_dir: str | Path) -> tuple[list[dict], list[str]]:
     """Every ``reports/*/metrics.json`` (sorted by name), and a line for each one that cannot be read."""
     runs, problems = [], []
     for path in sorted(Path(reports_dir).glob(f"*/{REPORT_FILES['metrics']}")):
+        if path.parent.name.startswith("."):  # a folder being written (cluener.files.atomic_folder)
+            continue
         try:
             metrics = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(metrics, dict) or "name" not in metrics or "parse" not in metrics:
-                raise ValueError("not a metrics.json written by `python -m eval score`")
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
             problems.append(f"{path}: {exc}")
+            continue
+        problem = metrics_problem(metrics, path.parent.name)
+        if problem:
+            problems.append(f"{path}: {problem}; not a metrics.json written by `python -m eval score`")
             continue
         runs.append(metrics)
     return runs, problems
+
+
+def metrics_problem(metrics, folder: str) -> str | None:
+    """Why ``metrics`` (a decoded metrics.json in ``reports/<folder>/``) cannot be listed or compared, or None.
+
+    Checks what the index and the comparisons read: name (the folder's), split, lines, the parse counts, and
+    ``official`` / ``span`` both null (no gold labels) or both scores.
+
+    >>> metrics_problem({"name": "x", "parse": {}}, "x")
+    "'split' is missing or not a str"
+    """
+    if not isinstance(metrics, dict):
+        return f"not a JSON object ({type(metrics).__name__})"
+    for key, kind in (("name", str), ("split", str), ("lines", int)):
+        if not isinstance(metrics.get(key), kind):
+            return f"'{key}' is missing or not a {kind.__name__}"
+    if metrics["name"] != folder:
+        return f"its name {metrics['name']!r} is not its folder's"
+    parse = metrics.get("parse")
+    if not isinstance(parse, dict) or not all(
+        isinstance(parse.get(k), int) for k in ("total", "ok", "repaired", "failed", "hallucinated")
+    ):
+        return "'parse' lacks the total / ok / repaired / failed / hallucinated counts"
+    sections = [metrics.get("official"), metrics.get("span")]
+    scored = all(isinstance(s, dict) and all(isinstance(s.get(k), (int, float)) for k in ("macro_f1", "micro_f1"))
+                 for s in sections)  # fmt: skip
+    if not scored and sections != [None, None]:
+        return "'official' and 'span' are neither both scores nor both null"
+    return None

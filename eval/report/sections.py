@@ -43,8 +43,22 @@ def _parse_section(metrics: dict) -> list[str]:
             [(s, parse[s], f"{parse[s] / total:.1%}") for s in ("ok", "repaired", "failed")],
         ),
         "",
-        "- ok: the exact target format; repaired: read after a recovery listed below; failed: no entity structure "
-        "found (scored as no entities, and counted here).",
+        "- ok: the exact target format; repaired: read after a recovery listed below; failed: nothing could be "
+        "read, no complete JSON object or list and no complete entity item (scored as no entities, and counted "
+        "here).",
+        *(
+            [f"- no content from the server (null or missing; counted as failed): {parse['no_content']}."]
+            if parse.get("no_content")
+            else []
+        ),
+        *(
+            [
+                f"- unclosed think block (the output ended inside `<think>`; its text is not read as the answer): "
+                f"{parse['unclosed_think']}."
+            ]
+            if parse.get("unclosed_think")
+            else []
+        ),
         f"- predicted strings: {parse['predicted_strings']}; aligned spans: {parse['predicted_spans']}.",
         *(
             [f"- lines with predicted spans, scored as they are (not re-aligned): {parse['span_lines']}."]

@@ -1,0 +1,801 @@
+"""Bad input and faults, as an adversarial user would try them: one row per class (issue 10).
+
+Every row runs a real command line as a subprocess (``python -m cluener.build`` = ``make data``, ``python -m eval
+score|report|submit``, ``python -m infer`` = ``make predict-api``) on small temp fixtures and asserts either a user
+error -- a non-zero exit code and exactly one ``error:`` line that names the file, line or argument, never a
+traceback -- or an exact count. The client rows talk to a fake OpenAI-style server on 127.0.0.1 (stdlib
+``http.server`` in a thread) that answers from a script: cut-short bodies, ``null`` content, 5xx, ... Every retry
+loop is bounded (``--max-retries 2``, so at most 3 attempts a request).
+
+The kill tests SIGKILL ``make data`` and ``python -m eval score`` at every file-system step they take (a child
+process counts its own renames, links, unlinks and creations and kills itself after the N-th; N = 1, 2, ... until
+the command finishes) and at a few wall-clock moments, then look at what a reader sees: what LLaMA-Factory reads
+through ``dataset_info.json`` and what ``data/manifest.json`` says, or a run's report folder. It must be the
+complete old state or the complete new one, never a mix. Run this module as a script for the kill loop itself::
+
+    python tests/test_bad_input.py kill-loop SPEC.json   # (what the tests do; see _kill_loop)
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+from cluener import layout  # noqa: E402
+
+GOLD_LINES = 3  # sentences in the small gold file of the eval rows (the first lines of the official dev.json)
+MAX_RETRIES = 2  # the client rows' bound: 3 attempts a request at most
+SUBPROCESS_TIMEOUT = 300  # a hang is a failure, never a stuck suite
+
+
+# ---------------------------------------------------------------- running commands
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = SUBPROCESS_TIMEOUT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("API_KEY", None)
+    env.pop("OPENAI_API_KEY", None)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def error_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in proc.stderr.splitlines() if "error:" in line]
+
+
+def assert_user_error(proc: subprocess.CompletedProcess, needles: tuple[str, ...]) -> str:
+    """Non-zero exit, no traceback, exactly one error line, naming every needle. Returns the line."""
+    where = f"exit {proc.returncode}\nstdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert proc.returncode != 0, where
+    assert "Traceback" not in proc.stderr, where
+    lines = error_lines(proc)
+    assert len(lines) == 1, where
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in the error line\n{where}"
+    return lines[0]
+
+
+def assert_ok(proc: subprocess.CompletedProcess) -> None:
+    where = f"exit {proc.returncode}\nstdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, where
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- the fake OpenAI-style server
+
+
+def chat_answer(content="{}", finish_reason="stop", message: dict | None = None) -> bytes:
+    message = {"role": "assistant", "content": content} if message is None else message
+    return json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": finish_reason}]}).encode()
+
+
+GOOD = (200, chat_answer())
+
+
+class FakeServer:
+    """Answers ``GET /v1/models`` with one model and each ``POST /v1/chat/completions`` from ``script`` (a list of
+    ``(status, body bytes)``, one per request in arrival order; when it runs out, ``after``)."""
+
+    def __init__(self, script: list[tuple[int, bytes]], after: tuple[int, bytes] = GOOD):
+        self.script, self.after, self.posts = list(script), after, 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with server.lock:
+                    server.posts += 1
+                    status, body = server.script.pop(0) if server.script else server.after
+                self._send(status, body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------- fixtures of the rows
+
+
+@dataclass
+class Ctx:
+    """What a row's setup can use: a temp folder (the commands' working directory), the CLUENER copy, the small
+    gold file and its sentences, and the fake server of a client row."""
+
+    tmp: Path
+    cluener: Path
+    gold: Path
+    texts: list[str]
+    server: FakeServer | None = None
+    notes: dict = field(default_factory=dict)
+
+    def predictions(self, predicts: list[str], prompts: bool | list[bool] = True, name: str = "p.jsonl") -> Path:
+        flags = prompts if isinstance(prompts, list) else [prompts] * len(predicts)
+        rows = []
+        for text, predict, with_prompt in zip(self.texts, predicts, flags, strict=True):
+            row = {"predict": predict, "label": ""}
+            if with_prompt:
+                row["prompt"] = f"<|im_start|>user\n抽取实体\n{text}<|im_end|>\n<|im_start|>assistant\n"
+            rows.append(row)
+        return write_jsonl(self.tmp / name, rows)
+
+    def score(self, pred: Path, name: str = "run", *extra: str) -> list[str]:
+        return ["-m", "eval", "score", str(pred), "--gold", str(self.gold), "--name", name, "--reports",
+                str(self.tmp / "reports"), *extra]  # fmt: skip
+
+    def metrics(self, name: str = "run") -> dict:
+        return read_json(self.tmp / "reports" / name / "metrics.json")
+
+    def build(self, *extra: str) -> list[str]:
+        return ["-m", "cluener.build", "--cluener-dir", str(self.cluener), "--data-dir", str(self.tmp / "data"),
+                "--dataset-info", str(self.tmp / layout.DATASET_INFO), *extra]  # fmt: skip
+
+    def alpaca(self, n: int = 2) -> Path:
+        rows = [{"instruction": "抽取实体", "input": text, "output": "{}"} for text in self.texts[:n]]
+        path = self.tmp / "records.json"
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    def infer(self, n: int = 2, *extra: str) -> list[str]:
+        assert self.server is not None
+        return ["-m", "infer", "--dataset", str(self.alpaca(n)), "--output", str(self.output), "--base-url",
+                self.server.url, "--model", "fake", "--concurrency", "1", "--max-retries", str(MAX_RETRIES),
+                "--backoff", "0", "--timeout", "30", "--no-progress-bar", *extra]  # fmt: skip
+
+    @property
+    def output(self) -> Path:
+        return self.tmp / "out" / layout.PREDICTIONS_FILE
+
+
+@dataclass
+class Row:
+    """One class of bad input: ``setup`` writes fixtures and returns the command's arguments; the command must end
+    in one error line holding every ``needle`` (``ok=False``), or succeed and pass ``check``."""
+
+    id: str
+    setup: Callable[[Ctx], list[str]]
+    needles: tuple[str, ...] = ()
+    ok: bool = False
+    check: Callable[[Ctx, subprocess.CompletedProcess], None] | None = None
+    script: list[tuple[int, bytes]] | None = None  # a client row: the fake server's answers
+    after: tuple[int, bytes] = GOOD
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def _nothing_written(ctx: Ctx, proc) -> None:
+    assert _tree(ctx.tmp / layout.DATA_DIR) == ctx.notes["data before"]
+    info = ctx.tmp / layout.DATASET_INFO
+    assert (info.read_bytes() if info.is_file() else None) == ctx.notes["dataset_info before"]
+
+
+def _no_run_folder(ctx: Ctx, proc) -> None:
+    reports = ctx.tmp / "reports"
+    assert not reports.exists() or [p.name for p in reports.iterdir() if p.is_dir()] == []
+
+
+def _file_info(ctx: Ctx, content: str) -> list[str]:
+    (ctx.tmp / layout.DATASET_INFO).write_text(content, encoding="utf-8")
+    return ctx.build()
+
+
+def _train_lines(ctx: Ctx) -> int:
+    return len((ctx.cluener / layout.RAW_FILES["train"]).read_text(encoding="utf-8").splitlines())
+
+
+def _target_is_a_directory(ctx: Ctx) -> list[str]:
+    (ctx.tmp / "data" / f"{layout.dataset_name('train')}.json").mkdir(parents=True)
+    return ctx.build()
+
+
+def _manifest(ctx: Ctx, content: str) -> list[str]:
+    data = ctx.tmp / "baddata"
+    data.mkdir()
+    (data / layout.MANIFEST).write_text(content, encoding="utf-8")
+    return ["-m", "eval", "score", str(ctx.predictions(["{}"] * GOLD_LINES)), "--split", layout.REPORTING_SPLIT,
+            "--data-dir", str(data), "--name", "run", "--reports", str(ctx.tmp / "reports")]  # fmt: skip
+
+
+def _shuffled_one_prompt_missing(ctx: Ctx) -> list[str]:
+    path = ctx.predictions(["{}"] * GOLD_LINES, prompts=[True, False, True])
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(lines[1] + lines[0] + lines[2], encoding="utf-8")  # shuffled: the prompts no longer match
+    return ctx.score(path)
+
+
+def _foreign_metrics(content: str) -> Callable[[Ctx], list[str]]:
+    def setup(ctx: Ctx) -> list[str]:
+        foreign = ctx.tmp / "reports" / "foreign" / "metrics.json"
+        foreign.parent.mkdir(parents=True)
+        foreign.write_text(content, encoding="utf-8")
+        return ctx.score(ctx.predictions(["{}"] * GOLD_LINES))
+
+    return setup
+
+
+def _foreign_listed(ctx: Ctx, proc) -> None:
+    index = (ctx.tmp / "reports" / "README.md").read_text(encoding="utf-8")
+    assert "foreign" in index and "could not be read" in index
+    assert ctx.metrics()["lines"] == GOLD_LINES
+
+
+def _parse_counts(**expected: int) -> Callable[[Ctx, subprocess.CompletedProcess], None]:
+    def check(ctx: Ctx, proc) -> None:
+        parse = ctx.metrics()["parse"]
+        assert {key: parse.get(key) for key in expected} == expected, parse
+
+    return check
+
+
+def _surrogate_scored(ctx: Ctx, proc) -> None:
+    folder = ctx.tmp / "reports" / "run"
+    for path in [p for p in folder.iterdir() if p.suffix in (".md", ".json", ".jsonl")]:  # text: valid UTF-8
+        path.read_bytes().decode("utf-8")
+    details = [json.loads(line) for line in (folder / "details.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(details) == GOLD_LINES
+    assert ctx.metrics()["parse"]["hallucinated"] == GOLD_LINES  # the replaced string is in no sentence
+
+
+def _surrogates(ctx: Ctx) -> list[str]:
+    path = ctx.tmp / "p.jsonl"
+    lines = [
+        '{"prompt": %s, "predict": "{\\"name\\":[\\"\\ud800x\\"]}"}' % json.dumps(text, ensure_ascii=False)
+        for text in ctx.texts
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ctx.score(path)
+
+
+def _empty_gold_and_predictions(ctx: Ctx) -> list[str]:
+    gold, pred = ctx.tmp / "empty_gold.json", ctx.tmp / "empty.jsonl"
+    gold.write_text("", encoding="utf-8")
+    pred.write_text("", encoding="utf-8")
+    return ["-m", "eval", "score", str(pred), "--gold", str(gold), "--name", "run", "--reports",
+            str(ctx.tmp / "reports")]  # fmt: skip
+
+
+def _empty_predictions(ctx: Ctx) -> list[str]:
+    pred = ctx.tmp / "empty.jsonl"
+    pred.write_text("", encoding="utf-8")
+    return ctx.score(pred)
+
+
+def _submit_to_directory(ctx: Ctx) -> list[str]:
+    (ctx.tmp / "outdir").mkdir()
+    return ["-m", "eval", "submit", str(ctx.predictions(["{}"] * GOLD_LINES)), "--gold", str(ctx.gold), "--out",
+            str(ctx.tmp / "outdir")]  # fmt: skip
+
+
+def _client_output_complete(n: int) -> Callable[[Ctx, subprocess.CompletedProcess], None]:
+    def check(ctx: Ctx, proc) -> None:
+        rows = [json.loads(line) for line in ctx.output.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == n and all(row["predict"] == "{}" for row in rows)
+
+    return check
+
+
+def _posts(n: int) -> Callable[[Ctx, subprocess.CompletedProcess], None]:
+    def check(ctx: Ctx, proc) -> None:
+        assert ctx.server is not None and ctx.server.posts == n, ctx.server.posts
+        assert not ctx.output.exists()
+
+    return check
+
+
+def _no_content_counted(kind: str) -> Callable[[Ctx, subprocess.CompletedProcess], None]:
+    def check(ctx: Ctx, proc) -> None:
+        rows = [json.loads(line) for line in ctx.output.read_text(encoding="utf-8").splitlines()]
+        assert [row.get("no_content") for row in rows] == [kind, None]
+        assert "1 answer" in proc.stderr and "no content" in proc.stderr
+        gold = ctx.tmp / "gold2.json"
+        gold.write_text("".join(ctx.gold.read_text(encoding="utf-8").splitlines(keepends=True)[:2]), encoding="utf-8")
+        scored = run_cli(["-m", "eval", "score", str(ctx.output), "--gold", str(gold), "--name", "run",
+                          "--reports", str(ctx.tmp / "reports")], ctx.tmp)  # fmt: skip
+        assert_ok(scored)
+        parse = ctx.metrics()["parse"]
+        assert (parse["no_content"], parse["failed"], parse["ok"]) == (1, 1, 1), parse
+        assert "no content" in (ctx.tmp / "reports" / "run" / "report.md").read_text(encoding="utf-8")
+
+    return check
+
+
+CUT_SHORT = (200, b'{"choices": [ {"message": ')
+TRUNC = "对不起，我无法回答 {"  # no entity structure at all: failed, never "repaired"
+
+ROWS = [
+    # ---- data: python -m cluener.build (make data)
+    Row("data: --val-size 0", lambda c: c.build("--val-size", "0"), ("--val-size",), check=_nothing_written),
+    Row("data: --val-size negative", lambda c: c.build("--val-size", "-5"), ("--val-size",), check=_nothing_written),
+    Row("data: --val-size the whole train set", lambda c: c.build("--val-size", str(_train_lines(c))),
+        ("--val-size", "at most"), check=_nothing_written),  # fmt: skip
+    Row("data: dataset_info.json not an object", lambda c: _file_info(c, "[1, 2]"),
+        (layout.DATASET_INFO, "JSON object"), check=_nothing_written),  # fmt: skip
+    Row("data: dataset_info.json not JSON", lambda c: _file_info(c, "{oops"), (layout.DATASET_INFO, "line 1"),
+        check=_nothing_written),  # fmt: skip
+    Row("data: a data file path is a directory", _target_is_a_directory,
+        (f"{layout.dataset_name('train')}.json", "directory"), check=_nothing_written),  # fmt: skip
+    Row("data: --cluener-dir missing", lambda c: c.build() + ["--cluener-dir", str(c.tmp / "nowhere")],
+        ("nowhere",), check=_nothing_written),  # fmt: skip
+    # ---- gold / manifest
+    Row("manifest: empty", lambda c: _manifest(c, ""), (layout.MANIFEST, "make data")),
+    Row("manifest: not an object", lambda c: _manifest(c, "[]"), (layout.MANIFEST, "make data")),
+    Row("manifest: foreign object", lambda c: _manifest(c, '{"hello": 1}'), (layout.MANIFEST, "make data")),
+    Row("gold and predictions empty", _empty_gold_and_predictions, ("empty_gold.json", "no sentences")),
+    Row("predictions empty", _empty_predictions, ("empty.jsonl", "no predictions")),
+    # ---- predictions: order check
+    Row("order: shuffled, one line without a prompt", _shuffled_one_prompt_missing,
+        ("p.jsonl:1", "no prompt", "--no-order-check")),  # fmt: skip
+    Row("order: no line has a prompt", lambda c: c.score(c.predictions(["{}"] * GOLD_LINES, prompts=False)),
+        ("p.jsonl:1", "no prompt", "--no-order-check")),  # fmt: skip
+    Row("order: shuffled prompts", lambda c: c.score(_reversed(c.predictions(["{}"] * GOLD_LINES))),
+        ("p.jsonl:1", "--no-order-check")),  # fmt: skip
+    Row("order: --no-order-check is explicit",
+        lambda c: c.score(c.predictions(["{}"] * GOLD_LINES, prompts=False), "run", "--no-order-check"), ok=True,
+        check=lambda c, p: c.metrics()["order_check"].startswith("disabled")),  # fmt: skip
+    # ---- predictions: parse status counts exactly
+    Row("parse: no entity structure is failed", lambda c: c.score(c.predictions([TRUNC, "{}", "好的：{} 。"])),
+        ok=True, check=_parse_counts(failed=1, ok=1, repaired=1)),  # fmt: skip
+    Row("parse: an unclosed <think> is failed and counted",
+        lambda c: c.score(c.predictions(['<think>先想想 {"name":["彭小军"]}', "{}", '<think>\n</think>\n{}'])),
+        ok=True, check=_parse_counts(failed=1, ok=1, repaired=1, unclosed_think=1)),  # fmt: skip
+    Row("text: unpaired surrogates score and report", _surrogates, ok=True, check=_surrogate_scored),
+    # ---- reports and run names
+    Row("run name: a newline", lambda c: c.score(c.predictions(["{}"] * GOLD_LINES), "a\n"), ("--name",),
+        check=_no_run_folder),  # fmt: skip
+    Row("run name: 300 characters", lambda c: c.score(c.predictions(["{}"] * GOLD_LINES), "a" * 300), ("--name",),
+        check=_no_run_folder),  # fmt: skip
+    Row("run name: a path", lambda c: c.score(c.predictions(["{}"] * GOLD_LINES), "../x"), ("--name",),
+        check=_no_run_folder),  # fmt: skip
+    Row("reports: a foreign metrics.json", _foreign_metrics('{"name": "x", "parse": {}}'), ok=True,
+        check=_foreign_listed),  # fmt: skip
+    Row("reports: an empty metrics.json", _foreign_metrics(""), ok=True, check=_foreign_listed),
+    Row("submit: --out is a directory", _submit_to_directory, ("--out", "directory")),
+    # ---- client: python -m infer (make predict-api) against the fake server
+    Row("client: a 200 cut short, once", lambda c: c.infer(2), ok=True, script=[CUT_SHORT],
+        check=_client_output_complete(2)),  # fmt: skip
+    Row("client: a 200 cut short, always", lambda c: c.infer(2), ("gave up after 3 attempts", "not JSON"),
+        script=[], after=CUT_SHORT, check=_posts(3)),  # fmt: skip
+    Row("client: no choices, always", lambda c: c.infer(2), ("gave up after 3 attempts", "choices"),
+        script=[], after=(200, b'{"choices": []}'), check=_posts(3)),  # fmt: skip
+    Row("client: 503 then 200", lambda c: c.infer(2), ok=True, script=[(503, b"{}"), (503, b"{}")],
+        check=_client_output_complete(2)),  # fmt: skip
+    Row("client: 404 is not retried", lambda c: c.infer(2), ("HTTP 404",), script=[(404, b'{"error": "no"}')],
+        check=_posts(1)),  # fmt: skip
+    Row("client: null content is counted", lambda c: c.infer(2), ok=True,
+        script=[(200, chat_answer(None))], check=_no_content_counted("null")),  # fmt: skip
+    Row("client: missing content is counted", lambda c: c.infer(2), ok=True,
+        script=[(200, chat_answer(message={"role": "assistant"}))], check=_no_content_counted("missing")),  # fmt: skip
+    Row("client: --max-retries negative", lambda c: c.infer(2, "--max-retries", "-1"), ("--max-retries",),
+        script=[]),  # fmt: skip
+]
+
+
+def _reversed(path: Path) -> Path:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(reversed(lines)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_gold(tmp_path_factory, cluener_dir) -> tuple[Path, list[str]]:
+    path = tmp_path_factory.mktemp("gold") / "gold3.json"
+    lines = (Path(cluener_dir) / layout.RAW_FILES["dev"]).read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:GOLD_LINES]), encoding="utf-8")
+    return path, [json.loads(line)["text"] for line in lines[:GOLD_LINES]]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_bad_input(row: Row, tmp_path, small_gold, cluener_dir):
+    ctx = Ctx(tmp_path, Path(cluener_dir), small_gold[0], small_gold[1])
+    if row.script is not None:
+        ctx.server = FakeServer(row.script, row.after)
+    try:
+        args = row.setup(ctx)
+        info = tmp_path / layout.DATASET_INFO
+        ctx.notes["data before"] = _tree(tmp_path / layout.DATA_DIR)
+        ctx.notes["dataset_info before"] = info.read_bytes() if info.is_file() else None
+        proc = run_cli(args, tmp_path)
+        if row.ok:
+            assert_ok(proc)
+        else:
+            assert_user_error(proc, row.needles)
+        if row.check:
+            row.check(ctx, proc)
+    finally:
+        if ctx.server is not None:
+            ctx.server.close()
+
+
+# ---------------------------------------------------------------- make report: every run it can
+
+
+def test_make_report_scores_every_run_it_can_and_lists_the_failed_ones(tmp_path, data_dir, dev_records):
+    """Three recipes: one good, one with a line missing, one with an unpaired surrogate. The good and the odd one
+    are scored, reports/README.md lists them, the exit code is non-zero and the failed run is named."""
+    saves, reports = tmp_path / "saves", tmp_path / "reports"
+    split = layout.REPORTING_SPLIT
+
+    def rows(predict: str) -> list[dict]:
+        return [{"prompt": f"{r['instruction']}\n{r['input']}", "predict": predict, "label": r["output"]}
+                for r in dev_records]  # fmt: skip
+
+    write_jsonl(layout.predictions_path("good", split, saves_dir=saves), rows("{}"))
+    write_jsonl(layout.predictions_path("short", split, saves_dir=saves), rows("{}")[:-1])
+    odd = layout.predictions_path("odd", split, saves_dir=saves)
+    write_jsonl(odd, rows("{}"))
+    text = odd.read_text(encoding="utf-8").replace('"predict": "{}"', '"predict": "{\\"name\\":[\\"\\ud800\\"]}"', 1)
+    odd.write_text(text, encoding="utf-8")
+    proc = run_cli(["-m", "eval", "report", "--saves", str(saves), "--reports", str(reports), "--data-dir",
+                    str(data_dir)], tmp_path)  # fmt: skip
+    where = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, where
+    short_run, good_run, odd_run = (layout.run_name(r, split) for r in ("short", "good", "odd"))
+    assert short_run in proc.stderr and "short" in error_lines(proc)[-1], where
+    index = (reports / "README.md").read_text(encoding="utf-8")
+    assert good_run in index and odd_run in index and short_run not in index
+    assert not (reports / short_run).exists()
+    assert read_json(reports / odd_run / "metrics.json")["parse"]["hallucinated"] == 1
+
+
+# ---------------------------------------------------------------- kills: all-or-nothing
+#
+# What a reader sees only changes when the command renames, links, unlinks or creates something. So the tests
+# trace one run, observing the state after every such step (which is what a SIGKILL right after that step leaves:
+# the dead process changes nothing more), and then kill real runs with SIGKILL at some of those steps and at a few
+# moments, and rerun the command on what the kill left: it must finish and give the complete new state.
+
+
+def _sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _identity(path: Path) -> list[int] | None:
+    """Which file a path shows (device, inode): a file is never rewritten in place, so this names its version."""
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return [stat.st_dev, stat.st_ino]
+
+
+def observe_data(root: Path, by: str = "sha") -> dict:
+    """What a reader sees: each project dataset LLaMA-Factory reads through dataset_info.json (its file's sha256 or
+    identity, None when missing), and the content of data/manifest.json (None when missing)."""
+    try:
+        info = read_json(root / layout.DATASET_INFO)
+    except (FileNotFoundError, ValueError):
+        info = {}
+    seen = _sha if by == "sha" else _identity
+    datasets = {name: seen(root / entry["file_name"]) for name, entry in sorted(info.items())
+                if layout.split_of(name) is not None}  # fmt: skip
+    try:
+        manifest = read_json(root / layout.DATA_DIR / layout.MANIFEST)
+    except (FileNotFoundError, ValueError):
+        manifest = None
+    return {"datasets": datasets, "manifest": manifest}
+
+
+def observe_report(folder: Path, by: str = "sha") -> dict:
+    """A run's report folder: its file names, and which predictions every file was made from."""
+    if not folder.is_dir():
+        return {}
+    if by != "sha":
+        return {p.name: _identity(p) for p in sorted(folder.iterdir())}
+    try:
+        made_from = read_json(folder / "metrics.json").get("predictions_sha256")
+    except (FileNotFoundError, ValueError):
+        made_from = None
+    return {"files": sorted(p.name for p in folder.iterdir()), "predictions_sha256": made_from,
+            "cluener_predict.json": _sha(folder / "cluener_predict.json"),
+            "details.jsonl": _sha(folder / "details.jsonl")}  # fmt: skip
+
+
+_MUTATIONS = ("replace", "rename", "symlink", "link", "unlink", "remove", "rmdir", "mkdir")
+
+
+def _on_every_step(step: Callable[[], None]) -> None:
+    """Call ``step`` after each file-system mutation of this process: os renames, links, unlinks, mkdirs, and
+    every creation or opening of a file for writing."""
+
+    def wrap(func):
+        def wrapped(*args, **kwargs):
+            result = func(*args, **kwargs)
+            step()
+            return result
+
+        return wrapped
+
+    for name in _MUTATIONS:
+        setattr(os, name, wrap(getattr(os, name)))
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, flags, *args, **kwargs):
+        fd = real_os_open(path, flags, *args, **kwargs)
+        if flags & os.O_CREAT:
+            step()
+        return fd
+
+    def open_(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if any(c in mode for c in "wax+"):
+            step()
+        return handle
+
+    os.open, builtins.open, io.open = os_open, open_, open_
+
+
+def _memoized(function, calls: list[tuple[list, dict]]):
+    """``function`` with the results of ``calls`` (positional args as strings, keyword args) computed now."""
+
+    def key(args, kwargs) -> str:
+        return json.dumps([[str(a) for a in args], sorted(kwargs.items())])
+
+    cache = {key(args, kwargs): function(*args, **kwargs) for args, kwargs in calls}
+
+    def cached(*args, **kwargs):
+        found = cache.get(key(args, kwargs))
+        return found if found is not None else function(*args, **kwargs)
+
+    return cached
+
+
+def _kill_loop(spec: dict) -> dict:
+    """Run ``spec['module']``'s ``main(spec['argv'])`` in forked children, each on a fresh copy of ``spec['start']``
+    (hard links: the commands replace files, they never write into one), with the output silenced:
+
+    - ``trace``: once, unkilled, observing (by identity) after every step: ``{"trace": [...], "steps": N, "end"}``;
+    - ``kill_at`` (step numbers) and ``delays`` (seconds): SIGKILL there, observe (by sha), then rerun the command on
+      what the kill left and observe again: ``{"kills": [{"at", "killed", "seen", "rerun_code", "rerun"}, ...]}``.
+    """
+    import importlib
+    import time
+
+    module = importlib.import_module(spec["module"])  # imported once, before forking: the children start warm
+    for name in spec.get("preload", []):
+        importlib.import_module(name)
+    for attribute, calls in spec.get("memoize", {}).items():  # the inputs are read once, before forking, too
+        setattr(module, attribute, _memoized(getattr(module, attribute), calls))
+    start, work = Path(spec["start"]), Path(spec["work"])
+    target = work / spec.get("observe_in", ".")
+    observe = observe_data if spec["observe"] == "data" else observe_report
+
+    def fresh() -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        if start.exists():
+            shutil.copytree(start, work, symlinks=True, copy_function=os.link)
+        else:
+            work.mkdir(parents=True)
+
+    def child(setup: Callable[[], None] | None = None, report: Path | None = None) -> int:
+        pid = os.fork()
+        if pid == 0:
+            code = 99
+            try:
+                os.chdir(work)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                if setup:
+                    setup()
+                code = module.main(spec["argv"]) or 0
+            finally:
+                os._exit(code)
+        return pid
+
+    out: dict = {}
+    if spec.get("trace"):
+        fresh()
+        trace_file = work.parent / f"{work.name}.trace.jsonl"
+
+        def tracing() -> None:
+            states = [json.dumps(observe(target, "identity"))]
+            steps = [0]
+
+            def step() -> None:
+                steps[0] += 1
+                state = json.dumps(observe(target, "identity"))
+                if state != states[-1]:
+                    states.append(state)
+
+            _on_every_step(step)
+            import atexit  # noqa: F401  (os._exit skips atexit: the trace is written by the hook below)
+
+            real_exit = os._exit
+
+            def exit_(code):
+                with io.FileIO(trace_file, "w") as handle:
+                    handle.write(json.dumps({"trace": [json.loads(s) for s in states], "steps": steps[0]}).encode())
+                real_exit(code)
+
+            os._exit = exit_
+
+        _, status = os.waitpid(child(tracing), 0)
+        out.update(json.loads(trace_file.read_text(encoding="utf-8")))
+        out["code"] = os.waitstatus_to_exitcode(status)
+        out["end"] = observe(target)
+    kills = []
+    for at in [*(("step", n) for n in spec.get("kill_at", [])), *(("delay", d) for d in spec.get("delays", []))]:
+        fresh()
+        if at[0] == "step":
+            count = [0]
+
+            def arm(limit=at[1], count=count) -> None:
+                def step() -> None:
+                    count[0] += 1
+                    if count[0] >= limit:
+                        os.kill(os.getpid(), signal.SIGKILL)
+
+                _on_every_step(step)
+
+            pid = child(arm)
+        else:
+            pid = child()
+            time.sleep(at[1])
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        seen = observe(target)
+        _, rerun = os.waitpid(child(), 0)
+        kills.append({"at": list(at), "killed": os.WIFSIGNALED(status), "seen": seen,
+                      "rerun_code": os.waitstatus_to_exitcode(rerun), "rerun": observe(target)})  # fmt: skip
+    out["kills"] = kills
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def run_kill_loop(tmp_path: Path, **spec) -> dict:
+    spec_path = tmp_path / f"spec-{len(list(tmp_path.glob('spec-*')))}.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    proc = run_cli([__file__, "kill-loop", str(spec_path)], tmp_path, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout)
+
+
+def _build_spec(cluener_dir: Path, seed: int, start: Path, work: Path, **more) -> dict:
+    """The kill loop's spec for `make data` with ``seed``; the children share one reading of the CLUENER files."""
+    raw = {split: str(Path(cluener_dir) / name) for split, name in layout.RAW_FILES.items()}
+    reads = [([raw["train"]], {}), ([raw["dev"]], {}), ([raw["test"]], {"labelled": False})]
+    return {"module": "cluener.build", "argv": ["--cluener-dir", str(cluener_dir), "--seed", str(seed)],
+            "observe": "data", "memoize": {"read_cluener": reads}, "start": str(start), "work": str(work),
+            **more}  # fmt: skip
+
+
+def _nothing(seen: dict) -> bool:
+    return seen["manifest"] is None and not any(seen["datasets"].values())
+
+
+def _plain_copy(source: Path, dest: Path) -> Path:
+    """The project as the older `make data` left it: plain files in data/ (symlinks resolved, no sets)."""
+    dest.mkdir(parents=True)
+    shutil.copy2(source / layout.DATASET_INFO, dest / layout.DATASET_INFO)
+    (dest / layout.DATA_DIR).mkdir()
+    for path in (source / layout.DATA_DIR).iterdir():
+        if path.is_symlink() and path.is_file():
+            shutil.copy2(path, dest / layout.DATA_DIR / path.name)
+    return dest
+
+
+def test_make_data_is_all_or_nothing_under_kill(tmp_path, cluener_dir):
+    """Seed 42 built, then a rebuild with seed 7: from a complete set, from nothing, and from the older layout of
+    plain files. After every step, and after real SIGKILLs, a reader sees the complete old set or the complete new
+    one (or, on a first build, nothing readable); a rerun after a kill finishes with the complete new set."""
+    old = tmp_path / "old"
+    old.mkdir()
+    assert_ok(run_cli(["-m", "cluener.build", "--cluener-dir", str(cluener_dir), "--seed", "42"], old))
+    seen_old = observe_data(old)
+    assert seen_old["manifest"]["seed"] == 42 and None not in seen_old["datasets"].values()
+    assert len(seen_old["datasets"]) == len(layout.dataset_names(["default", "guided"]))
+    plain = _plain_copy(old, tmp_path / "plain")
+    assert observe_data(plain) == seen_old
+
+    rebuild = run_kill_loop(tmp_path, **_build_spec(cluener_dir, 7, old, tmp_path / "w", trace=True))
+    seen_new = rebuild["end"]
+    assert rebuild["code"] == 0 and seen_new["manifest"]["seed"] == 7 and None not in seen_new["datasets"].values()
+    assert seen_new["datasets"] != seen_old["datasets"]
+    first, last = rebuild["trace"][0], rebuild["trace"][-1]
+    assert len(rebuild["trace"]) == 2, f"{rebuild['steps']} steps, states seen: {rebuild['trace']}"
+    assert first["manifest"] == seen_old["manifest"] and last["manifest"] == seen_new["manifest"]
+
+    for start in (tmp_path / "absent", plain):
+        traced = run_kill_loop(tmp_path, **_build_spec(cluener_dir, 7, start, tmp_path / "w", trace=True))
+        assert traced["code"] == 0 and traced["end"] == seen_new
+        states, before = traced["trace"], (_nothing if start.name == "absent" else lambda s, t=traced: s == t["trace"][0])
+        assert states[-1]["manifest"] == seen_new["manifest"] and None not in states[-1]["datasets"].values()
+        assert all(before(state) for state in states[:-1]), states
+        assert start.name == "absent" or states[0]["manifest"] == seen_old["manifest"]
+
+    steps = rebuild["steps"]
+    kills = run_kill_loop(tmp_path, **_build_spec(cluener_dir, 7, old, tmp_path / "w",
+                                                  kill_at=[steps // 2, steps - 1], delays=[0.5]))["kills"]  # fmt: skip
+    for kill in kills:
+        assert kill["seen"] in (seen_old, seen_new), kill["at"]
+        assert kill["rerun_code"] == 0 and kill["rerun"] == seen_new, kill["at"]
+    assert all(kill["killed"] for kill in kills if kill["at"][0] == "step")
+
+
+def test_a_report_folder_is_all_or_nothing_under_kill(tmp_path, small_gold):
+    """A run rescored with other predictions: after every step, and after real SIGKILLs, its report folder is the
+    complete old report or the complete new one; a rerun after a kill writes the new one."""
+    gold, texts = small_gold
+
+    def predictions(predict: str, name: str) -> Path:
+        return write_jsonl(tmp_path / name, [{"prompt": t, "predict": predict} for t in texts])
+
+    old_pred, new_pred = predictions("{}", "old.jsonl"), predictions('{"name":["彭小军"]}', "new.jsonl")
+
+    def argv(pred: Path) -> list[str]:
+        return ["score", str(pred), "--gold", str(gold), "--name", "run", "--reports", "reports"]
+
+    start = tmp_path / "start"
+    start.mkdir()
+    assert_ok(run_cli(["-m", "eval", *argv(old_pred)], start))
+    seen_old = observe_report(start / "reports" / "run")
+    spec = {"module": "eval.__main__", "argv": argv(new_pred), "start": str(start), "work": str(tmp_path / "w"),
+            "observe": "report", "observe_in": "reports/run", "preload": ["matplotlib.pyplot", "pandas"]}  # fmt: skip
+    traced = run_kill_loop(tmp_path, **spec, trace=True)
+    seen_new = traced["end"]
+    assert traced["code"] == 0 and seen_new["predictions_sha256"] != seen_old["predictions_sha256"]
+    assert seen_new["files"] == seen_old["files"] and None not in seen_new.values()
+    assert len(traced["trace"]) == 2, f"{traced['steps']} steps, states seen: {traced['trace']}"
+    steps = traced["steps"]
+    kills = run_kill_loop(tmp_path, **spec, kill_at=[steps // 2, steps - 1], delays=[0.3])["kills"]
+    for kill in kills:
+        assert kill["seen"] in (seen_old, seen_new), kill["at"]
+        assert kill["rerun_code"] == 0 and kill["rerun"] == seen_new, kill["at"]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "kill-loop":
+        print(json.dumps(_kill_loop(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))))
+        sys.exit(0)
+    sys.exit(f"usage: {sys.argv[0]} kill-loop SPEC.json")
