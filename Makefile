@@ -57,14 +57,19 @@ SERVED_MODEL ?=
 # More options of `python -m infer` for predict-api, e.g. API_ARGS="--limit 100"
 API_ARGS    ?=
 
-# Multi-GPU / multi-node: passed through to LLaMA-Factory's launcher (torchrun) when set.
-LAUNCH_ENV := $(foreach v,FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB,$(if $($(v)),$(v)=$($(v))))
+# Multi-GPU / multi-node: passed through to LLaMA-Factory's launcher (torchrun) when set, once
+# scripts/check_launch.py has found them consistent. NPROC_PER_NODE or NNODES implies FORCE_TORCHRUN=1 (else
+# LLaMA-Factory starts torchrun only when it sees more than one GPU); torchrun is taken from the venv.
+LAUNCH_VARS := FORCE_TORCHRUN NPROC_PER_NODE NNODES NODE_RANK MASTER_ADDR MASTER_PORT USE_MODELSCOPE_HUB
+FORCE_TORCHRUN ?= $(if $(NPROC_PER_NODE)$(NNODES),1)
+LAUNCH_SET := $(foreach v,$(LAUNCH_VARS),$(if $($(v)),$(v)=$($(v))))
+LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 
 # Names and paths (a recipe's dataset on a split, predictions files, run names) come from cluener/layout.py.
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
-        export api serve-vllm gpu-smoke report check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
+        export api serve-vllm gpu-smoke report check-launch check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -106,11 +111,15 @@ bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make
 	$(PY) benchmarks/bench_score.py
 	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
-# ZeRO-3 offload: DeepSpeed compiles its CPU Adam on first use against a CUDA toolkit (headers, libcurand).
+check-launch:
+	@$(PY) scripts/check_launch.py $(LAUNCH_SET)
+
+# ZeRO-3 offload: DeepSpeed compiles its CPU Adam on first use, against a CUDA toolkit (headers, libcurand) when
+# torch sees a GPU; on a machine without one it compiles it with g++ alone (tests/test_distributed.py runs it).
 OFFLOAD_MSG := error: ds_z3_offload_config.json needs DeepSpeed's CPU Adam, which DeepSpeed compiles on first use against a CUDA toolkit: install one (with nvcc) and set CUDA_HOME
 check-offload:
 	@$(if $(findstring ds_z3_offload,$(ARGS) $(shell cat yaml_configs/train/$(RECIPE).yaml 2>/dev/null)),\
-	  $(PY) -c "import sys; from torch.utils.cpp_extension import CUDA_HOME; sys.exit(None if CUDA_HOME else sys.argv[1])" "$(OFFLOAD_MSG)",true)
+	  $(PY) -c "import sys; import torch; from torch.utils.cpp_extension import CUDA_HOME; sys.exit(sys.argv[1] if torch.cuda.is_available() and not CUDA_HOME else None)" "$(OFFLOAD_MSG)",true)
 
 check-recipe:
 	@test -f yaml_configs/train/$(RECIPE).yaml || test -f yaml_configs/encoder/$(RECIPE).yaml || \
@@ -120,7 +129,7 @@ check-trained: check-recipe
 	@test -n "$(findstring adapter_name_or_path,$(ARGS))" || test -d saves/$(RECIPE) || \
 	  { echo "error: saves/$(RECIPE) not found: train it first (make train RECIPE=$(RECIPE))" >&2; exit 1; }
 
-train: $(STAMP) check-data check-recipe check-offload ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
+train: $(STAMP) check-launch check-data check-recipe check-offload ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 
 train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
@@ -129,7 +138,7 @@ train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 
 train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE=0.5b|1.5b)
 	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN25_SIZES),$(or $(SIZE),7b)),$(SIZE)-is-not-a-Qwen2.5-size))
 
-predict: $(STAMP) check-data check-trained ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
+predict: $(STAMP) check-launch check-data check-trained ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
 	@# The recipe's dataset variant (cluener_dev, or cluener_guided_dev for the guided prompt) on SPLIT, and the
 	@# predictions folder: cluener/layout.py names both.
 	dataset=$$($(PY) -m cluener.layout dataset --recipe $(RECIPE) --split $(SPLIT)) && \
