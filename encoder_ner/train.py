@@ -147,7 +147,7 @@ def training_arguments(cfg: EncoderConfig):
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         learning_rate=cfg.learning_rate,
         weight_decay=cfg.weight_decay,
-        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float < 1 is a fraction of the training steps
+        warmup_ratio=cfg.warmup_ratio,
         max_grad_norm=cfg.max_grad_norm,
         num_train_epochs=cfg.num_train_epochs,
         max_steps=cfg.max_steps,
@@ -160,7 +160,7 @@ def training_arguments(cfg: EncoderConfig):
         metric_for_best_model=METRIC,
         greater_is_better=True,
         logging_steps=cfg.logging_steps,
-        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        group_by_length=cfg.group_by_length,
         bf16=cfg.bf16,
         use_cpu=cfg.use_cpu,
         seed=cfg.seed,

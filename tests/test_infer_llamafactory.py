@@ -45,7 +45,7 @@ def lf_api(tiny_qwen3, tmp_path_factory):
                 f"adapter_name_or_path={adapter}",
             ),
             cwd=ROOT,
-            env=cli_env(API_HOST="127.0.0.1", API_PORT=str(port), API_KEY=key),
+            env=cli_env(API_HOST="127.0.0.1", API_PORT=str(port), API_KEY=key, MAX_CONCURRENT="4"),  # as make api
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
