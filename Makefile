@@ -39,6 +39,11 @@ SPLIT       ?= dev
 RUN         ?=
 # Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
 ARGS        ?=
+# make sweep: seeds, grid (key=v1,v2 ...), and overrides for training only / prediction only (scripts/sweep.py)
+SEEDS       ?= 42
+GRID        ?=
+TRAIN_ARGS  ?=
+PREDICT_ARGS ?=
 
 # Encoder baselines (encoder_ner/, yaml_configs/encoder/): MODEL = a BERT checkpoint, LSTM=1 adds a BiLSTM.
 MODEL       ?= bert-base-chinese
@@ -69,7 +74,7 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
-        export api serve-vllm gpu-smoke report check-launch check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
+        export api serve-vllm gpu-smoke report sweep check-launch check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -126,11 +131,17 @@ check-recipe:
 	  { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
 
 check-trained: check-recipe
-	@test -n "$(findstring adapter_name_or_path,$(ARGS))" || test -d saves/$(RECIPE) || \
+	@test -n "$(findstring adapter_name_or_path,$(ARGS))$(findstring model_name_or_path=saves/,$(ARGS))" || test -d saves/$(RECIPE) || \
 	  { echo "error: saves/$(RECIPE) not found: train it first (make train RECIPE=$(RECIPE))" >&2; exit 1; }
 
 train: $(STAMP) check-launch check-data check-recipe check-offload ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
+	@# run_command.json in the output folder (recipe, overrides, commit, versions, hardware): the report's run card
+	$(LAUNCH_ENV) $(PY) -m eval.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
+
+sweep: $(STAMP) check-data check-recipe ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
+	$(PY) scripts/sweep.py --recipe $(RECIPE) --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
+	  --train-args "$(TRAIN_ARGS)" --predict-args "$(PREDICT_ARGS)"
 
 train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
 	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN3_SIZES),$(or $(SIZE),4b)),$(SIZE)-is-not-a-Qwen3-size))
@@ -169,7 +180,6 @@ serve-vllm: $(STAMP) check-recipe ## vLLM server for RECIPE's adapter (GPU; pip 
 
 gpu-smoke: $(STAMP) ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
 	bash scripts/gpu_smoke.sh $(VENV)
-
 
 train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
 	@test -f yaml_configs/encoder/$(ENCODER).yaml || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }

@@ -6,6 +6,9 @@
   report [--saves saves] [--reports reports]            score every saves/<RECIPE>/predict_<SPLIT>[_<suffix>]/
                                                         generated_predictions.jsonl without an up-to-date report
                                                         (run <RECIPE>-<SPLIT>[_<suffix>]), then reports/README.md
+  compare RUN_A RUN_B [--reports DIR] [--json]           paired bootstrap of two runs on the same sentences:
+                                                        delta = A - B, its 95% interval and p-value (eval/compare.py)
+  ensemble RUN... --name NAME [--min-votes K]           per-sentence entity vote -> reports/NAME/ (eval/ensemble.py)
   submit PRED --out FILE [--split test | --gold FILE]   the CLUENER-format submission file only
 
 PRED is ``generated_predictions.jsonl`` (one JSON object per line with ``predict``, in dataset order; a line may
@@ -22,6 +25,7 @@ carry no prompt (only when you know they are in the gold order).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -41,7 +45,9 @@ from cluener.splits import Gold, ManifestError, gold_of_file, gold_of_split
 
 from .predictions import PredictionsFormatError, PredictionsMismatchError
 from .report import load_baselines, write_index
-from .runs import discover, is_up_to_date, score_file, summary_line, write_submission
+from .compare import CompareError, compare_runs, render_comparison
+from .ensemble import EnsembleError, write_ensemble
+from .runs import discover, is_up_to_date, refresh_report, score_file, summary_line, write_submission
 
 INPUT_ERRORS = (
     PredictionsFormatError,
@@ -51,6 +57,8 @@ INPUT_ERRORS = (
     FileNotFoundError,
     RunNameError,
     ManifestError,
+    CompareError,
+    EnsembleError,
 )
 
 
@@ -99,11 +107,36 @@ def cmd_report(args) -> int:
         print(summary_line(metrics, reports))
     if not found:
         print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES}")
+    if args.refresh:
+        scored = {name for _, _, name in found}
+        for path in sorted(reports.glob("*/details.jsonl")):
+            if path.parent.name in scored:
+                continue
+            try:
+                refresh_report(path.parent.name, reports, baselines)
+                print(f"{path.parent}/: re-rendered")
+            except INPUT_ERRORS as exc:
+                failures += 1
+                print(f"error: {exc}", file=sys.stderr)
     index = write_index(reports)
     print(f"wrote {index}")
     if failed:
         print(f"error: {len(failed)} of {len(found)} runs failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_compare(args) -> int:
+    result = compare_runs(args.run_a, args.run_b, args.reports)
+    print(json.dumps(result) if args.json else render_comparison(args.run_a, args.run_b, result), end="\n")
+    return 0
+
+
+def cmd_ensemble(args) -> int:
+    check_run_name(args.name)
+    metrics = write_ensemble(args.runs, args.name, args.reports, args.min_votes, args.data_dir)
+    write_index(args.reports)
+    print(summary_line(metrics, Path(args.reports)))
+    return 0
 
 
 def cmd_submit(args) -> int:
@@ -156,8 +189,29 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="score every recipe's predictions that has no up-to-date report")
     report.add_argument("--saves", default=SAVES_DIR)
     report.add_argument("--reports", default=REPORTS_DIR)
+    report.add_argument(
+        "--refresh",
+        action="store_true",
+        help="also re-render the other reports from their metrics.json and details.jsonl (scores unchanged; "
+        "95%% intervals and run cards added where missing)",
+    )
     common(report)
     report.set_defaults(func=cmd_report)
+
+    compare = sub.add_parser("compare", help="paired bootstrap of two runs on the same sentences (A - B)")
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument("run_b", metavar="RUN_B")
+    compare.add_argument("--reports", default=REPORTS_DIR)
+    compare.add_argument("--json", action="store_true", help='{"official.macro_f1": {"a", "b", "delta", "ci95", "p"}, ...}')
+    compare.set_defaults(func=cmd_compare)
+
+    ensemble = sub.add_parser("ensemble", help="per-sentence entity vote of runs on one split -> reports/NAME/")
+    ensemble.add_argument("runs", nargs="+", metavar="RUN")
+    ensemble.add_argument("--name", required=True, help="the ensemble's run name")
+    ensemble.add_argument("--min-votes", type=int, default=None, help="votes an entity needs (default: a majority)")
+    ensemble.add_argument("--reports", default=REPORTS_DIR)
+    ensemble.add_argument("--data-dir", default=DATA_DIR, help=f"where `make data` wrote manifest.json (default: {DATA_DIR})")
+    ensemble.set_defaults(func=cmd_ensemble)
 
     submit = sub.add_parser("submit", help="write the CLUENER-format (leaderboard) predictions file")
     submit.add_argument("predictions", help=PREDICTIONS_FILE)

@@ -26,6 +26,7 @@ The same weights serve two runs on the same sentences (a *paired* bootstrap, :mo
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -59,12 +60,14 @@ def sentence_counts(
     out = np.zeros((n, 2, 3, len(LABELS)), dtype=np.int64)
     for i in range(n):
         g, p = gold_strings[i], pred_strings[i]
-        for label, k in _INDEX.items():
+        for label in {*g, *p}:
+            k = _INDEX.get(label)
+            if k is None:  # an unknown type: not scored
+                continue
             gs, ps = set(g.get(label, ())), set(p.get(label, ()))
-            if gs or ps:
-                out[i, OFFICIAL, TP, k] = len(gs & ps)
-                out[i, OFFICIAL, FP, k] = len(ps - gs)
-                out[i, OFFICIAL, FN, k] = len(gs - ps)
+            out[i, OFFICIAL, TP, k] = len(gs & ps)
+            out[i, OFFICIAL, FP, k] = len(ps - gs)
+            out[i, OFFICIAL, FN, k] = len(gs - ps)
         gs, ps = {tuple(e) for e in gold_spans[i]}, {tuple(e) for e in pred_spans[i]}
         for ent in gs & ps:
             out[i, SPAN, TP, _INDEX[ent[0]]] += 1
@@ -86,8 +89,10 @@ def run_counts(run) -> np.ndarray:
     )
 
 
+@functools.lru_cache(maxsize=8)
 def resample_weights(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
-    """``(resamples, n)``: how many times each of ``n`` sentences is drawn in each resample (each row sums to n)."""
+    """``(resamples, n)``: how many times each of ``n`` sentences is drawn in each resample (each row sums to n).
+    Cached (read-only): every run on the same sentences is resampled the same way, which pairs them."""
     if n <= 0:
         raise ValueError("bootstrap: no sentences")
     if resamples < 1:
@@ -95,7 +100,9 @@ def resample_weights(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n, size=(resamples, n))
     flat = draws + (np.arange(resamples) * n)[:, None]
-    return np.bincount(flat.ravel(), minlength=resamples * n).reshape(resamples, n)
+    weights = np.bincount(flat.ravel(), minlength=resamples * n).reshape(resamples, n)
+    weights.flags.writeable = False
+    return weights
 
 
 def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:

@@ -174,15 +174,18 @@ def paired_test(
     resamples: int = RESAMPLES,
     seed: int = SEED,
     digits: int = 4,
+    boot_b: dict | None = None,
 ) -> dict[str, dict]:
-    """``{metric: {"a", "b", "delta", "ci95", "p"}}`` for :data:`eval.bootstrap.METRIC_KEYS` (A - B)."""
+    """``{metric: {"a", "b", "delta", "ci95", "p"}}`` for :data:`eval.bootstrap.METRIC_KEYS` (A - B).
+    ``boot_b``: B's :func:`resampled_f1` on these resamples when already known (one best run against many)."""
     if counts_a.shape != counts_b.shape:
         raise ValueError(f"paired_test: {counts_a.shape[0]} and {counts_b.shape[0]} sentences")
     n = counts_a.shape[0]
     ones = np.ones((1, n), dtype=np.int64)
     weights = resample_weights(n, resamples, seed)
     point_a, point_b = resampled_f1(counts_a, ones), resampled_f1(counts_b, ones)
-    boot_a, boot_b = resampled_f1(counts_a, weights), resampled_f1(counts_b, weights)
+    boot_a = resampled_f1(counts_a, weights)
+    boot_b = resampled_f1(counts_b, weights) if boot_b is None else boot_b
     out = {}
     for key in METRIC_KEYS:
         a, b = float(point_a[key][0]), float(point_b[key][0])
@@ -248,6 +251,7 @@ def versus_best(
     except CompareError as exc:
         return {name: f"not compared: {exc}" for name in names if name != best}
     digest = best_run.sentences_digest()
+    boot_best = resampled_f1(best_counts, resample_weights(best_counts.shape[0], resamples, seed))
     out: dict[str, dict | str] = {}
     for name in names:
         if name == best:
@@ -257,7 +261,7 @@ def versus_best(
             if not run.labelled or run.split != best_run.split or run.sentences_digest() != digest:
                 out[name] = "not compared: other sentences than the best run"
                 continue
-            out[name] = paired_test(run.counts(), best_counts, resamples, seed)
+            out[name] = paired_test(run.counts(), best_counts, resamples, seed, boot_b=boot_best)
         except CompareError as exc:
             out[name] = f"not compared: {exc}"
     return out

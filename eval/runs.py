@@ -13,6 +13,7 @@ from cluener.splits import Gold
 
 from .predictions import check_alignment, read_predictions
 from .report import REPORT_FILES, write_run
+from .run_card import build_card
 from .scoring import Run, score_run
 
 
@@ -24,7 +25,13 @@ def score_predictions(pred_path: Path, gold: Gold, check_prompts: bool = True) -
 
 
 def score_file(
-    pred_path: Path, gold: Gold, name: str, reports_dir: Path, check_prompts: bool = True, baselines=None
+    pred_path: Path,
+    gold: Gold,
+    name: str,
+    reports_dir: Path,
+    check_prompts: bool = True,
+    baselines=None,
+    extra: dict | None = None,
 ) -> dict:
     """Score ``pred_path`` as run ``name`` into ``reports_dir/name/``; returns its metrics dict."""
     run, order = score_predictions(pred_path, gold, check_prompts)
@@ -35,8 +42,38 @@ def score_file(
         "predictions_sha256": sha256_file(pred_path),
         "gold": gold.description,
         "order_check": order,
+        **(extra or {"run_card": build_card(pred_path)}),  # how the run was made (an ensemble: its members)
     }
     return write_run(run, info, reports_dir, baselines)
+
+
+def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
+    """Re-render ``reports_dir/name/`` from its metrics.json and details.jsonl, without re-scoring: the scores stay
+    as they are; what a newer report has is added where missing (the 95% intervals, from the per-sentence details;
+    the run card, from the training folder or a ``train_summary.json`` kept beside the report)."""
+    from .bootstrap import DESCRIPTION, intervals, metrics_ci_keys
+    from .compare import CompareError, load_run
+    from .report import refresh_run
+    from .run_card import LOSS_CURVE_FILE, build_card, card_of_summary, has_loss_curve
+
+    folder = Path(reports_dir) / name
+    try:
+        run = load_run(name, reports_dir)
+    except CompareError as exc:
+        raise FileNotFoundError(str(exc)) from None
+    metrics = dict(run.metrics)
+    if run.labelled and not metrics["official"].get("macro_f1_ci95"):
+        for section, keys in metrics_ci_keys(intervals(run.counts())).items():
+            metrics[section] = {**metrics[section], **keys}
+        metrics["bootstrap"] = DESCRIPTION
+    if metrics.get("run_card") is None and "ensemble" not in metrics:
+        card = build_card(metrics["predictions"]) if Path(metrics["predictions"]).is_file() else None
+        if card is None and (folder / "train_summary.json").is_file():
+            card = card_of_summary(folder / "train_summary.json")
+        metrics["run_card"] = card
+    if has_loss_curve(metrics.get("run_card")):
+        metrics["files"] = {**metrics["files"], "loss_curve": LOSS_CURVE_FILE}
+    return refresh_run(metrics, reports_dir, baselines)
 
 
 def write_submission(pred_path: Path, gold: Gold, out: str | Path, check_prompts: bool = True) -> dict:

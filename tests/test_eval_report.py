@@ -110,7 +110,10 @@ def test_report_md_sections(dev_run):
         assert heading in report
     assert report.count("| class | precision | recall | f1-score | support |") == 2
     metrics = json.loads((dev_run / "metrics.json").read_text(encoding="utf-8"))
-    assert f"| official macro F1 | {metrics['official']['macro_f1']:.4f} |" in report
+    low, high = metrics["official"]["macro_f1_ci95"]  # the 95% sentence-bootstrap interval beside the score
+    assert low <= metrics["official"]["macro_f1"] <= high
+    assert f"| official macro F1 | {metrics['official']['macro_f1']:.4f} ({low:.4f}–{high:.4f}) |" in report
+    assert "not training randomness" in report
     assert "| Roberta-wwm-ext+BiLstm+Crf | 0.64 | 0.77 |" in report
     assert "![per-class F1](f1_per_class.png)" in report
     for category in ("boundary", "type", "spurious", "missed", "hallucinated"):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from cluener.files import atomic_folder, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, atomic_write_text
 from cluener.layout import report_dir
+from eval.compare import run_lines_of, significance_vs_best
+from eval.run_card import LOSS_CURVE_FILE, write_loss_curve
 from eval.scoring import Run
 
 from .chart import render_chart
@@ -20,10 +22,12 @@ from .metrics_file import INDEX_FILE, REPORT_FILES, build_metrics, load_baseline
 from .readme import render_index
 from .sections import render_report
 
-__all__ = ["REPORT_FILES", "load_baselines", "render_index", "render_report", "write_index", "write_run"]
+__all__ = ["REPORT_FILES", "load_baselines", "refresh_run", "render_index", "render_report", "write_index", "write_run"]
 
 
-def write_run(run: Run, info: dict, reports_dir: str | Path, baselines: dict | None = None) -> dict:
+def write_run(
+    run: Run, info: dict, reports_dir: str | Path, baselines: dict | None = None, extra_files: dict | None = None
+) -> dict:
     """Write ``reports_dir/<info['name']>/`` all-or-nothing (a fresh folder that replaces the old one in one
     step: :func:`cluener.files.atomic_folder`); returns the metrics dict."""
     folder = report_dir(info["name"], reports_dir)
@@ -31,16 +35,50 @@ def write_run(run: Run, info: dict, reports_dir: str | Path, baselines: dict | N
     metrics = build_metrics(run, info)
     others, problems = load_runs(reports_dir)
     others = [r for r in others if r["name"] != info["name"]]
+    # the paired test against the best run of the split (this run's details are not in place yet: given)
+    significance = (
+        significance_vs_best([metrics, *others], reports_dir, {info["name"]: run_lines_of(run, metrics, reports_dir)})
+        if run.labelled
+        else {}
+    )
     with atomic_folder(folder) as tmp:
+        for file_name, data in (extra_files or {}).items():  # e.g. an ensemble's predictions file
+            atomic_write_bytes(tmp / file_name, data)
         atomic_write_jsonl(tmp / REPORT_FILES["predictions"], run.cluener_rows())
         atomic_write_jsonl(tmp / REPORT_FILES["details"], (line.detail_row() for line in run.lines))
         if run.labelled:
             atomic_write_bytes(tmp / REPORT_FILES["chart"], render_chart(metrics, baselines))
-        atomic_write_text(tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems))
+        write_loss_curve(metrics, tmp)
+        atomic_write_text(
+            tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance)
+        )
+        atomic_write_json(tmp / REPORT_FILES["metrics"], metrics)
+    return metrics
+
+
+def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None = None) -> dict:
+    """Re-render report.md (and the loss curve) of an existing run from ``metrics``; metrics.json goes last."""
+    import shutil
+
+    folder = report_dir(metrics["name"], reports_dir)
+    baselines = baselines if baselines is not None else load_baselines()
+    others, problems = load_runs(reports_dir)
+    others = [r for r in others if r["name"] != metrics["name"]]
+    significance = significance_vs_best([metrics, *others], reports_dir) if metrics.get("official") else {}
+    rewritten = {REPORT_FILES["report"], REPORT_FILES["metrics"], LOSS_CURVE_FILE}
+    with atomic_folder(folder) as tmp:
+        for path in folder.iterdir():  # everything else stays as it is (details, charts, notes kept beside)
+            if path.is_file() and path.name not in rewritten:
+                shutil.copy2(path, tmp / path.name)
+        write_loss_curve(metrics, tmp)
+        atomic_write_text(
+            tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance)
+        )
         atomic_write_json(tmp / REPORT_FILES["metrics"], metrics)
     return metrics
 
 
 def write_index(reports_dir: str | Path) -> Path:
     runs, problems = load_runs(reports_dir)
-    return atomic_write_text(Path(reports_dir) / INDEX_FILE, render_index(runs, problems))
+    significance = significance_vs_best(runs, reports_dir)
+    return atomic_write_text(Path(reports_dir) / INDEX_FILE, render_index(runs, problems, significance))

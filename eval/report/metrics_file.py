@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from eval.bootstrap import DESCRIPTION as BOOTSTRAP, run_intervals
+from eval.run_card import LOSS_CURVE_FILE, has_loss_curve
 from eval.scoring import Run
 
 BASELINES_PATH = Path(__file__).resolve().parents[1] / "baselines.json"
@@ -51,14 +53,24 @@ def build_metrics(run: Run, info: dict) -> dict:
     """The content of ``metrics.json``: ``info`` (name, split, paths, sha256, order check) plus the scores."""
     parse = run.parse_stats()
     parse["examples"] = run.parse_examples()
+    official = run.official.as_dict() if run.official else None
+    span = run.span.as_dict() if run.span else None
+    intervals = run_intervals(run)  # 95% sentence-bootstrap intervals: official.*_f1_ci95, span.micro_f1_ci95
+    for section, scores in (("official", official), ("span", span)):
+        if scores is not None:
+            scores.update(intervals.get(section, {}))
+    files = {key: name for key, name in REPORT_FILES.items() if key != "chart" or run.labelled}
+    if has_loss_curve(info.get("run_card")):
+        files["loss_curve"] = LOSS_CURVE_FILE
     return {
         **info,
         "lines": len(run.lines),
-        "official": run.official.as_dict() if run.official else None,
-        "span": run.span.as_dict() if run.span else None,
+        "official": official,
+        "span": span,
+        **({"bootstrap": BOOTSTRAP} if intervals else {}),
         "parse": parse,
         "errors": run.errors.as_dict() if run.errors else None,
-        "files": {key: name for key, name in REPORT_FILES.items() if key != "chart" or run.labelled},
+        "files": files,
     }
 
 

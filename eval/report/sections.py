@@ -10,6 +10,8 @@ import json
 from typing import Sequence
 
 from cluener.labels import LABELS
+from eval.compare import SIGNIFICANCE_LEGEND
+from eval.run_card import LOSS_CURVE_FILE, render_card
 from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
 
 from .markdown import code, md, table
@@ -26,6 +28,15 @@ def _summary(metrics: dict) -> list[str]:
         "",
         f"- official micro/macro support: {off['support']} distinct (type, string) pairs per sentence; "
         f"span support: {span['support']} gold spans.",
+        *(
+            [
+                "- 95% intervals: percentile bootstrap over the sentences (1000 resamples, fixed seed). They cover "
+                "sentence sampling (another draw of sentences like these), not training randomness: another seed "
+                "of the same recipe can land outside them."
+            ]
+            if off.get("macro_f1_ci95")
+            else []
+        ),
         "- Strings not in the sentence (hallucinated) are false positives on the official metric and absent from "
         "the span metric (they have no span).",
         "",
@@ -146,7 +157,24 @@ def _errors_section(metrics: dict) -> list[str]:
     return lines
 
 
-def comparison_section(metrics: dict, baselines: dict, other_runs: Sequence[dict]) -> list[str]:
+def card_section(metrics: dict) -> list[str]:
+    """How the run was made: the run card (:mod:`eval.run_card`), or the members of an ensemble."""
+    ensemble = metrics.get("ensemble")
+    if ensemble:
+        return [
+            "## Ensemble",
+            "",
+            f"Per-sentence vote of {len(ensemble['members'])} runs: {md(', '.join(ensemble['members']))}; an entity "
+            f"({'exact span' if ensemble.get('unit') == 'spans' else '(type, string) pair'}) is kept with at least "
+            f"{ensemble['min_votes']} votes. Each member's run card is in its own report.",
+            "",
+        ]
+    return render_card(metrics.get("run_card"), metrics["files"].get("loss_curve") and LOSS_CURVE_FILE)
+
+
+def comparison_section(
+    metrics: dict, baselines: dict, other_runs: Sequence[dict], significance: dict | None = None
+) -> list[str]:
     """This run against the published baselines (each on its own metric and split) and against the other runs."""
     name, split = metrics["name"], metrics["split"]
     lines = ["## Comparison", ""]
@@ -177,14 +205,22 @@ def comparison_section(metrics: dict, baselines: dict, other_runs: Sequence[dict
     ]
 
     # 3. Other runs on the same split.
-    lines += [f"### Runs under reports/ on {split}", "", runs_table(metrics, same_split), ""]
+    lines += [f"### Runs under reports/ on {split}", "", runs_table(metrics, same_split, significance), ""]
+    if significance:
+        lines += [SIGNIFICANCE_LEGEND, ""]
     others = sorted(r["name"] for r in other_runs if r.get("split") != split)
     if others:
         lines += [f"Runs on other splits, not compared: {md(', '.join(others))}.", ""]
     return lines
 
 
-def render_report(metrics: dict, baselines: dict, other_runs: Sequence[dict] = (), problems: Sequence[str] = ()) -> str:
+def render_report(
+    metrics: dict,
+    baselines: dict,
+    other_runs: Sequence[dict] = (),
+    problems: Sequence[str] = (),
+    significance: dict | None = None,
+) -> str:
     lines = [
         f"# {md(metrics['name'])}: CLUENER2020 NER evaluation ({metrics['split']})",
         "",
@@ -208,7 +244,8 @@ def render_report(metrics: dict, baselines: dict, other_runs: Sequence[dict] = (
     lines += [f"![per-class F1]({REPORT_FILES['chart']})", ""]
     lines += _parse_section(metrics)
     lines += _errors_section(metrics)
-    lines += comparison_section(metrics, baselines, other_runs)
+    lines += card_section(metrics)
+    lines += comparison_section(metrics, baselines, other_runs, significance)
     if problems:
         lines += ["Reports that could not be read:", "", *(f"- {md(p)}" for p in problems), ""]
     return "\n".join(lines).rstrip() + "\n"
