@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cluener.files import json_object
+from cluener.files import fsync_dir, json_object
 
 from .records import Record
 
@@ -116,7 +116,7 @@ class ProgressWriter:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             _lock(self.fd, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException:
             os.close(self.fd)
             raise
@@ -153,16 +153,3 @@ def _lock(fd: int, path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise ProgressError(f"{path}: another `python -m infer` run is writing this file") from None
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
