@@ -39,7 +39,9 @@ def copy_front_door(dest: Path) -> Path:
 
 
 def make_command(*args: str) -> list[str]:
-    return ["make", "--no-print-directory", f"VENV={VENV}", f"CLUENER_DIR={SHARED_CLUENER}", *args]
+    """``make ARGS`` with this venv, never reinstalling it: the copy's files may be newer than the venv's stamp."""
+    return ["make", "--no-print-directory", f"--old-file={VENV}/.installed", f"VENV={VENV}",
+            f"CLUENER_DIR={SHARED_CLUENER}", *args]  # fmt: skip
 
 
 def make(root: Path, *args: str, stdin: str | None = None, check: bool = True, env: dict | None = None,
