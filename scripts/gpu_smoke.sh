@@ -62,7 +62,9 @@ step() {
 gpu_only() { [ -z "$cpu_dry_run" ] && return 0; row "$1" SKIP - "CPU dry run"; return 1; }
 
 tiny="$work/tiny-qwen3"
-steps_args="model_name_or_path=$tiny eval_strategy=no save_strategy=no report_to=none"
+# No evaluation or checkpoint within these few steps (not eval_strategy=no: LLaMA-Factory's command line reads a
+# bare no as the boolean false).
+steps_args="model_name_or_path=$tiny eval_steps=100000 save_steps=100000 report_to=none"
 lora_size="max_steps=30 max_samples=480"
 ds3_size="max_steps=5 max_samples=80"
 n_predict=64
