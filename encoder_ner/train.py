@@ -33,6 +33,7 @@ from cluener.files import atomic_write_json
 from cluener.reader import Example
 from cluener.splits import load_split
 from eval.metrics import score_spans
+from eval.run_record import git_state, hardware, versions
 
 from .config import CONFIG_FILE, ConfigError, EncoderConfig, load_config
 from .data import IGNORE, CharVocab, Collator, Encoding, TooLongError, bert_encoding, char_encoding, encode_examples
@@ -232,6 +233,9 @@ def run(cfg: EncoderConfig, command: str) -> dict:
         "torch_threads": torch.get_num_threads(),
         "device": str(next(model.parameters()).device),
         "cpu_count": os.cpu_count(),
+        "git": git_state(),  # for the run card of the report (eval/run_card.py)
+        "versions": versions(),
+        "hardware": hardware(),
         "train_sentences": len(train),
         "val_sentences": len(val),
         "nested_spans_left_out": [

@@ -194,8 +194,8 @@ def _encoder_card(run_dir: Path, summary: dict) -> dict:
         if device == "cpu"
         else {"kind": device}
     )
-    if isinstance(summary.get("hardware"), dict):
-        hardware = summary["hardware"]
+    if isinstance(summary.get("hardware"), dict):  # recorded by encoder_ner.train (eval.run_record.hardware)
+        hardware = {**summary["hardware"], "torch_threads": summary.get("torch_threads")}
     return {
         "kind": "encoder_ner",
         "run_dir": str(run_dir),
