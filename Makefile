@@ -175,7 +175,7 @@ api: $(STAMP) check-trained ## OpenAI-compatible server for RECIPE on API_HOST:A
 	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) \
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
-serve-vllm: $(STAMP) check-recipe ## vLLM server for RECIPE's adapter (GPU; pip install -r requirements-vllm.txt): --max-model-len, --max-lora-rank from the recipe
+serve-vllm: $(STAMP) check-recipe ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
 	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
 
 gpu-smoke: $(STAMP) ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
