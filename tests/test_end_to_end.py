@@ -77,7 +77,7 @@ def overrides(tiny: Path, *extra: str, bf16: bool = True) -> str:
 
 @pytest.fixture(scope="module")
 def trained(workdir, tiny) -> Path:
-    make(workdir, "train", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_steps=4', 'max_samples=64')}")
+    make(workdir, "train", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_steps=4', 'max_samples=64', 'logging_steps=1')}")
     return workdir / "saves" / RECIPE
 
 
@@ -140,6 +140,14 @@ def test_make_report_scores_the_predictions(workdir, predicted):
                                                      "name", "organization", "position", "scene"}  # fmt: skip
     assert len((run / "cluener_predict.json").read_text().splitlines()) == 1343
     assert run_name(RECIPE, "dev") in (workdir / REPORTS_DIR / "README.md").read_text()
+    # 95% intervals and the run card (what make train recorded and LLaMA-Factory left), loss curve included
+    low, high = metrics["official"]["micro_f1_ci95"]
+    assert low <= metrics["official"]["micro_f1"] <= high and "span" in metrics and metrics["span"]["micro_f1_ci95"]
+    card = metrics["run_card"]
+    assert card["recipe"] == f"yaml_configs/train/{RECIPE}.yaml" and card["steps_done"] == 4
+    assert card["lora"]["rank"] == 16 and card["versions"]["llamafactory"] and len(card["loss"]["train"]) == 4
+    assert (run / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "## Run card" in (run / "report.md").read_text(encoding="utf-8")
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     make(workdir, "report")  # nothing new to score: the run's files are kept as they are
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
