@@ -88,6 +88,7 @@ def cmd_report(args) -> int:
     for line in skipped:
         print(f"skipped: {line}", file=sys.stderr)
     failed, golds, baselines = [], {}, load_baselines()
+    tried = len(found)
     for pred_path, split, name in found:  # every run it can: one run's failure never stops the others
         try:
             if is_up_to_date(pred_path, report_dir(name, reports)):
@@ -112,16 +113,17 @@ def cmd_report(args) -> int:
         for path in sorted(reports.glob("*/details.jsonl")):
             if path.parent.name in scored:
                 continue
+            tried += 1
             try:
                 refresh_report(path.parent.name, reports, baselines)
                 print(f"{path.parent}/: re-rendered")
             except INPUT_ERRORS as exc:
-                failures += 1
-                print(f"error: {exc}", file=sys.stderr)
+                failed.append(path.parent.name)
+                print(f"error: {path.parent.name}: {exc}", file=sys.stderr)
     index = write_index(reports)
     print(f"wrote {index}")
     if failed:
-        print(f"error: {len(failed)} of {len(found)} runs failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"error: {len(failed)} of {tried} runs failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -13,24 +13,17 @@ the command finishes) and at a few wall-clock moments, then look at what a reade
 through ``dataset_info.json`` and what ``data/manifest.json`` says, or a run's report folder. It must be the
 complete old state or the complete new one, never a mix. Run this module as a script for the kill loop itself::
 
-    python tests/test_bad_input.py kill-loop SPEC.json   # (what the tests do; see _kill_loop)
+    python tests/fault_harness.py kill-loop SPEC.json   # (what the tests do; see _kill_loop there)
 """
 
 from __future__ import annotations
 
-import builtins
-import hashlib
-import io
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,106 +31,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
+from fake_openai import GOOD, FakeServer, chat_answer  # noqa: E402
+from fault_harness import (  # noqa: E402
+    assert_ok,
+    assert_user_error,
+    error_lines,
+    observe_data,
+    observe_report,
+    read_json,
+    run_cli,
+    run_kill_loop,
+    write_jsonl,
+)
 
 from cluener import layout  # noqa: E402
 
 GOLD_LINES = 3  # sentences in the small gold file of the eval rows (the first lines of the official dev.json)
 MAX_RETRIES = 2  # the client rows' bound: 3 attempts a request at most
-SUBPROCESS_TIMEOUT = 300  # a hang is a failure, never a stuck suite
-
-
-# ---------------------------------------------------------------- running commands
-
-
-def run_cli(args: list[str], cwd: Path, timeout: float = SUBPROCESS_TIMEOUT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("API_KEY", None)
-    env.pop("OPENAI_API_KEY", None)
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def error_lines(proc: subprocess.CompletedProcess) -> list[str]:
-    return [line for line in proc.stderr.splitlines() if "error:" in line]
-
-
-def assert_user_error(proc: subprocess.CompletedProcess, needles: tuple[str, ...]) -> str:
-    """Non-zero exit, no traceback, exactly one error line, naming every needle. Returns the line."""
-    where = f"exit {proc.returncode}\nstdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert proc.returncode != 0, where
-    assert "Traceback" not in proc.stderr, where
-    lines = error_lines(proc)
-    assert len(lines) == 1, where
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in the error line\n{where}"
-    return lines[0]
-
-
-def assert_ok(proc: subprocess.CompletedProcess) -> None:
-    where = f"exit {proc.returncode}\nstdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-4000:]}"
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, where
-
-
-def write_jsonl(path: Path, rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-# ---------------------------------------------------------------- the fake OpenAI-style server
-
-
-def chat_answer(content="{}", finish_reason="stop", message: dict | None = None) -> bytes:
-    message = {"role": "assistant", "content": content} if message is None else message
-    return json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": finish_reason}]}).encode()
-
-
-GOOD = (200, chat_answer())
-
-
-class FakeServer:
-    """Answers ``GET /v1/models`` with one model and each ``POST /v1/chat/completions`` from ``script`` (a list of
-    ``(status, body bytes)``, one per request in arrival order; when it runs out, ``after``)."""
-
-    def __init__(self, script: list[tuple[int, bytes]], after: tuple[int, bytes] = GOOD):
-        self.script, self.after, self.posts = list(script), after, 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with server.lock:
-                    server.posts += 1
-                    status, body = server.script.pop(0) if server.script else server.after
-                self._send(status, body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 # ---------------------------------------------------------------- fixtures of the rows
@@ -485,221 +395,25 @@ def test_make_report_scores_every_run_it_can_and_lists_the_failed_ones(tmp_path,
     assert read_json(reports / odd_run / "metrics.json")["parse"]["hallucinated"] == 1
 
 
-# ---------------------------------------------------------------- kills: all-or-nothing
-#
-# What a reader sees only changes when the command renames, links, unlinks or creates something. So the tests
-# trace one run, observing the state after every such step (which is what a SIGKILL right after that step leaves:
-# the dead process changes nothing more), and then kill real runs with SIGKILL at some of those steps and at a few
-# moments, and rerun the command on what the kill left: it must finish and give the complete new state.
 
-
-def _sha(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-
-
-def _identity(path: Path) -> list[int] | None:
-    """Which file a path shows (device, inode): a file is never rewritten in place, so this names its version."""
-    try:
-        stat = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return [stat.st_dev, stat.st_ino]
-
-
-def observe_data(root: Path, by: str = "sha") -> dict:
-    """What a reader sees: each project dataset LLaMA-Factory reads through dataset_info.json (its file's sha256 or
-    identity, None when missing), and the content of data/manifest.json (None when missing)."""
-    try:
-        info = read_json(root / layout.DATASET_INFO)
-    except (FileNotFoundError, ValueError):
-        info = {}
-    seen = _sha if by == "sha" else _identity
-    datasets = {name: seen(root / entry["file_name"]) for name, entry in sorted(info.items())
-                if layout.split_of(name) is not None}  # fmt: skip
-    try:
-        manifest = read_json(root / layout.DATA_DIR / layout.MANIFEST)
-    except (FileNotFoundError, ValueError):
-        manifest = None
-    return {"datasets": datasets, "manifest": manifest}
-
-
-def observe_report(folder: Path, by: str = "sha") -> dict:
-    """A run's report folder: its file names, and which predictions every file was made from."""
-    if not folder.is_dir():
-        return {}
-    if by != "sha":
-        return {p.name: _identity(p) for p in sorted(folder.iterdir())}
-    try:
-        made_from = read_json(folder / "metrics.json").get("predictions_sha256")
-    except (FileNotFoundError, ValueError):
-        made_from = None
-    return {"files": sorted(p.name for p in folder.iterdir()), "predictions_sha256": made_from,
-            "cluener_predict.json": _sha(folder / "cluener_predict.json"),
-            "details.jsonl": _sha(folder / "details.jsonl")}  # fmt: skip
-
-
-_MUTATIONS = ("replace", "rename", "symlink", "link", "unlink", "remove", "rmdir", "mkdir")
-
-
-def _on_every_step(step: Callable[[], None]) -> None:
-    """Call ``step`` after each file-system mutation of this process: os renames, links, unlinks, mkdirs, and
-    every creation or opening of a file for writing."""
-
-    def wrap(func):
-        def wrapped(*args, **kwargs):
-            result = func(*args, **kwargs)
-            step()
-            return result
-
-        return wrapped
-
-    for name in _MUTATIONS:
-        setattr(os, name, wrap(getattr(os, name)))
-    real_os_open, real_open = os.open, builtins.open
-
-    def os_open(path, flags, *args, **kwargs):
-        fd = real_os_open(path, flags, *args, **kwargs)
-        if flags & os.O_CREAT:
-            step()
-        return fd
-
-    def open_(file, mode="r", *args, **kwargs):
-        handle = real_open(file, mode, *args, **kwargs)
-        if any(c in mode for c in "wax+"):
-            step()
-        return handle
-
-    os.open, builtins.open, io.open = os_open, open_, open_
-
-
-def _memoized(function, calls: list[tuple[list, dict]]):
-    """``function`` with the results of ``calls`` (positional args as strings, keyword args) computed now."""
-
-    def key(args, kwargs) -> str:
-        return json.dumps([[str(a) for a in args], sorted(kwargs.items())])
-
-    cache = {key(args, kwargs): function(*args, **kwargs) for args, kwargs in calls}
-
-    def cached(*args, **kwargs):
-        found = cache.get(key(args, kwargs))
-        return found if found is not None else function(*args, **kwargs)
-
-    return cached
-
-
-def _kill_loop(spec: dict) -> dict:
-    """Run ``spec['module']``'s ``main(spec['argv'])`` in forked children, each on a fresh copy of ``spec['start']``
-    (hard links: the commands replace files, they never write into one), with the output silenced:
-
-    - ``trace``: once, unkilled, observing (by identity) after every step: ``{"trace": [...], "steps": N, "end"}``;
-    - ``kill_at`` (step numbers) and ``delays`` (seconds): SIGKILL there, observe (by sha), then rerun the command on
-      what the kill left and observe again: ``{"kills": [{"at", "killed", "seen", "rerun_code", "rerun"}, ...]}``.
-    """
-    import importlib
-    import time
-
-    module = importlib.import_module(spec["module"])  # imported once, before forking: the children start warm
-    for name in spec.get("preload", []):
-        importlib.import_module(name)
-    for attribute, calls in spec.get("memoize", {}).items():  # the inputs are read once, before forking, too
-        setattr(module, attribute, _memoized(getattr(module, attribute), calls))
-    start, work = Path(spec["start"]), Path(spec["work"])
-    target = work / spec.get("observe_in", ".")
-    observe = observe_data if spec["observe"] == "data" else observe_report
-
-    def fresh() -> None:
-        shutil.rmtree(work, ignore_errors=True)
-        if start.exists():
-            shutil.copytree(start, work, symlinks=True, copy_function=os.link)
-        else:
-            work.mkdir(parents=True)
-
-    def child(setup: Callable[[], None] | None = None, report: Path | None = None) -> int:
-        pid = os.fork()
-        if pid == 0:
-            code = 99
-            try:
-                os.chdir(work)
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, 1)
-                os.dup2(devnull, 2)
-                if setup:
-                    setup()
-                code = module.main(spec["argv"]) or 0
-            finally:
-                os._exit(code)
-        return pid
-
-    out: dict = {}
-    if spec.get("trace"):
-        fresh()
-        trace_file = work.parent / f"{work.name}.trace.jsonl"
-
-        def tracing() -> None:
-            states = [json.dumps(observe(target, "identity"))]
-            steps = [0]
-
-            def step() -> None:
-                steps[0] += 1
-                state = json.dumps(observe(target, "identity"))
-                if state != states[-1]:
-                    states.append(state)
-
-            _on_every_step(step)
-            import atexit  # noqa: F401  (os._exit skips atexit: the trace is written by the hook below)
-
-            real_exit = os._exit
-
-            def exit_(code):
-                with io.FileIO(trace_file, "w") as handle:
-                    handle.write(json.dumps({"trace": [json.loads(s) for s in states], "steps": steps[0]}).encode())
-                real_exit(code)
-
-            os._exit = exit_
-
-        _, status = os.waitpid(child(tracing), 0)
-        out.update(json.loads(trace_file.read_text(encoding="utf-8")))
-        out["code"] = os.waitstatus_to_exitcode(status)
-        out["end"] = observe(target)
-    kills = []
-    for at in [*(("step", n) for n in spec.get("kill_at", [])), *(("delay", d) for d in spec.get("delays", []))]:
-        fresh()
-        if at[0] == "step":
-            count = [0]
-
-            def arm(limit=at[1], count=count) -> None:
-                def step() -> None:
-                    count[0] += 1
-                    if count[0] >= limit:
-                        os.kill(os.getpid(), signal.SIGKILL)
-
-                _on_every_step(step)
-
-            pid = child(arm)
-        else:
-            pid = child()
-            time.sleep(at[1])
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        seen = observe(target)
-        _, rerun = os.waitpid(child(), 0)
-        kills.append({"at": list(at), "killed": os.WIFSIGNALED(status), "seen": seen,
-                      "rerun_code": os.waitstatus_to_exitcode(rerun), "rerun": observe(target)})  # fmt: skip
-    out["kills"] = kills
-    shutil.rmtree(work, ignore_errors=True)
-    return out
-
-
-def run_kill_loop(tmp_path: Path, **spec) -> dict:
-    spec_path = tmp_path / f"spec-{len(list(tmp_path.glob('spec-*')))}.json"
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    proc = run_cli([__file__, "kill-loop", str(spec_path)], tmp_path, timeout=1800)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout)
-
+def test_report_refresh_lists_a_report_it_cannot_read(tmp_path, data_dir, dev_records):
+    """`eval report --refresh` re-renders the reports without predictions under saves/; one whose details.jsonl is
+    unreadable is named in the closing error line and the exit code, and reports/README.md is still written."""
+    saves, reports = tmp_path / "saves", tmp_path / "reports"
+    split = layout.REPORTING_SPLIT
+    rows = [{"prompt": f"{r['instruction']}\n{r['input']}", "predict": "{}", "label": r["output"]} for r in dev_records]
+    write_jsonl(layout.predictions_path("good", split, saves_dir=saves), rows)
+    command = ["-m", "eval", "report", "--saves", str(saves), "--reports", str(reports), "--data-dir", str(data_dir)]
+    assert_ok(run_cli(command, tmp_path))
+    broken = reports / "broken-dev"
+    broken.mkdir()
+    (broken / "details.jsonl").write_text("{not json\n", encoding="utf-8")
+    (reports / "README.md").unlink()
+    proc = run_cli([*command, "--refresh"], tmp_path)
+    where = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, where
+    assert error_lines(proc)[-1].endswith("1 of 2 runs failed: broken-dev"), where
+    assert (reports / "README.md").is_file()
 
 def _build_spec(cluener_dir: Path, seed: int, start: Path, work: Path, **more) -> dict:
     """The kill loop's spec for `make data` with ``seed``; the children share one reading of the CLUENER files."""
@@ -792,10 +506,3 @@ def test_a_report_folder_is_all_or_nothing_under_kill(tmp_path, small_gold):
     for kill in kills:
         assert kill["seen"] in (seen_old, seen_new), kill["at"]
         assert kill["rerun_code"] == 0 and kill["rerun"] == seen_new, kill["at"]
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "kill-loop":
-        print(json.dumps(_kill_loop(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))))
-        sys.exit(0)
-    sys.exit(f"usage: {sys.argv[0]} kill-loop SPEC.json")
