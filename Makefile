@@ -106,6 +106,7 @@ $(VLLM_LOADERS): requirements-vllm-loaders.txt scripts/install_vllm_loaders.sh |
 	bash scripts/install_vllm_loaders.sh .cache/vllm-loaders $(VENV)
 
 test: $(STAMP) $(VLLM_LOADERS) ## Run the test suite (CPU; builds its own tiny Qwen3; CLUENER from CLUENER_DIR, ../shared, data/raw or a download)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
