@@ -11,6 +11,7 @@ venv=${2:-.venv}
 req=requirements-vllm-loaders.txt
 [ -f "$dest/.installed" ] && cmp -s "$req" "$dest/.installed" && exit 0
 pip=("$venv/bin/python" -m pip)
+mkdir -p "$(dirname "$dest")"  # a fresh clone has no .cache/ yet
 scratch=$(mktemp -d "${dest%/}.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 vllm=$(grep -E '^vllm==' "$req")
@@ -30,6 +31,5 @@ grep -vE '^(vllm==|#|$)' "$req" | xargs "${pip[@]}" install -q --disable-pip-ver
   --target "$python_dir"
 cp "$req" "$python_dir/.installed"
 rm -rf "$dest"
-mkdir -p "$(dirname "$dest")"
 mv "$python_dir" "$dest"
 echo "ok: vllm loaders in $dest"
