@@ -289,6 +289,30 @@ def run_kill_loop(tmp_path: Path, **spec) -> dict:
     return json.loads(proc.stdout)
 
 
+def build_spec(cluener_dir: Path, seed: int, start: Path, work: Path, **more) -> dict:
+    """The kill loop's spec for `make data` with ``seed``; the children share one reading of the CLUENER files."""
+    raw = {split: str(Path(cluener_dir) / name) for split, name in layout.RAW_FILES.items()}
+    reads = [([raw["train"]], {}), ([raw["dev"]], {}), ([raw["test"]], {"labelled": False})]
+    return {"module": "cluener.build", "argv": ["--cluener-dir", str(cluener_dir), "--seed", str(seed)],
+            "observe": "data", "memoize": {"read_cluener": reads}, "start": str(start), "work": str(work),
+            **more}  # fmt: skip
+
+
+def nothing_readable(seen: dict) -> bool:
+    return seen["manifest"] is None and not any(seen["datasets"].values())
+
+
+def plain_copy(source: Path, dest: Path) -> Path:
+    """The project as the older `make data` left it: plain files in data/ (symlinks resolved, no sets)."""
+    dest.mkdir(parents=True)
+    shutil.copy2(source / layout.DATASET_INFO, dest / layout.DATASET_INFO)
+    (dest / layout.DATA_DIR).mkdir()
+    for path in (source / layout.DATA_DIR).iterdir():
+        if path.is_symlink() and path.is_file():
+            shutil.copy2(path, dest / layout.DATA_DIR / path.name)
+    return dest
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "kill-loop":
         print(json.dumps(_kill_loop(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))))

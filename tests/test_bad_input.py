@@ -19,7 +19,6 @@ complete old state or the complete new one, never a mix. Run this module as a sc
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -33,6 +32,9 @@ if str(ROOT) not in sys.path:
 import pytest  # noqa: E402
 from fake_openai import GOOD, FakeServer, chat_answer  # noqa: E402
 from fault_harness import (  # noqa: E402
+    build_spec,
+    nothing_readable,
+    plain_copy,
     assert_ok,
     assert_user_error,
     error_lines,
@@ -415,30 +417,6 @@ def test_report_refresh_lists_a_report_it_cannot_read(tmp_path, data_dir, dev_re
     assert error_lines(proc)[-1].endswith("1 of 2 runs failed: broken-dev"), where
     assert (reports / "README.md").is_file()
 
-def _build_spec(cluener_dir: Path, seed: int, start: Path, work: Path, **more) -> dict:
-    """The kill loop's spec for `make data` with ``seed``; the children share one reading of the CLUENER files."""
-    raw = {split: str(Path(cluener_dir) / name) for split, name in layout.RAW_FILES.items()}
-    reads = [([raw["train"]], {}), ([raw["dev"]], {}), ([raw["test"]], {"labelled": False})]
-    return {"module": "cluener.build", "argv": ["--cluener-dir", str(cluener_dir), "--seed", str(seed)],
-            "observe": "data", "memoize": {"read_cluener": reads}, "start": str(start), "work": str(work),
-            **more}  # fmt: skip
-
-
-def _nothing(seen: dict) -> bool:
-    return seen["manifest"] is None and not any(seen["datasets"].values())
-
-
-def _plain_copy(source: Path, dest: Path) -> Path:
-    """The project as the older `make data` left it: plain files in data/ (symlinks resolved, no sets)."""
-    dest.mkdir(parents=True)
-    shutil.copy2(source / layout.DATASET_INFO, dest / layout.DATASET_INFO)
-    (dest / layout.DATA_DIR).mkdir()
-    for path in (source / layout.DATA_DIR).iterdir():
-        if path.is_symlink() and path.is_file():
-            shutil.copy2(path, dest / layout.DATA_DIR / path.name)
-    return dest
-
-
 def test_make_data_is_all_or_nothing_under_kill(tmp_path, cluener_dir):
     """Seed 42 built, then a rebuild with seed 7: from a complete set, from nothing, and from the older layout of
     plain files. After every step, and after real SIGKILLs, a reader sees the complete old set or the complete new
@@ -449,10 +427,10 @@ def test_make_data_is_all_or_nothing_under_kill(tmp_path, cluener_dir):
     seen_old = observe_data(old)
     assert seen_old["manifest"]["seed"] == 42 and None not in seen_old["datasets"].values()
     assert len(seen_old["datasets"]) == len(layout.dataset_names(["default", "guided"]))
-    plain = _plain_copy(old, tmp_path / "plain")
+    plain = plain_copy(old, tmp_path / "plain")
     assert observe_data(plain) == seen_old
 
-    rebuild = run_kill_loop(tmp_path, **_build_spec(cluener_dir, 7, old, tmp_path / "w", trace=True))
+    rebuild = run_kill_loop(tmp_path, **build_spec(cluener_dir, 7, old, tmp_path / "w", trace=True))
     seen_new = rebuild["end"]
     assert rebuild["code"] == 0 and seen_new["manifest"]["seed"] == 7 and None not in seen_new["datasets"].values()
     assert seen_new["datasets"] != seen_old["datasets"]
@@ -461,15 +439,15 @@ def test_make_data_is_all_or_nothing_under_kill(tmp_path, cluener_dir):
     assert first["manifest"] == seen_old["manifest"] and last["manifest"] == seen_new["manifest"]
 
     for start in (tmp_path / "absent", plain):
-        traced = run_kill_loop(tmp_path, **_build_spec(cluener_dir, 7, start, tmp_path / "w", trace=True))
+        traced = run_kill_loop(tmp_path, **build_spec(cluener_dir, 7, start, tmp_path / "w", trace=True))
         assert traced["code"] == 0 and traced["end"] == seen_new
-        states, before = traced["trace"], (_nothing if start.name == "absent" else lambda s, t=traced: s == t["trace"][0])
+        states, before = traced["trace"], (nothing_readable if start.name == "absent" else lambda s, t=traced: s == t["trace"][0])
         assert states[-1]["manifest"] == seen_new["manifest"] and None not in states[-1]["datasets"].values()
         assert all(before(state) for state in states[:-1]), states
         assert start.name == "absent" or states[0]["manifest"] == seen_old["manifest"]
 
     steps = rebuild["steps"]
-    kills = run_kill_loop(tmp_path, **_build_spec(cluener_dir, 7, old, tmp_path / "w",
+    kills = run_kill_loop(tmp_path, **build_spec(cluener_dir, 7, old, tmp_path / "w",
                                                   kill_at=[steps // 2, steps - 1], delays=[0.5]))["kills"]  # fmt: skip
     for kill in kills:
         assert kill["seen"] in (seen_old, seen_new), kill["at"]
