@@ -17,8 +17,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from cluener.layout import DATA_DIR, RAW_DIR, RAW_FILES
+
 ENV = "CLUENER_DIR"
-FILES = ("train.json", "dev.json", "test.json")
+FILES = tuple(RAW_FILES.values())  # train.json, dev.json, test.json: named once, in cluener/layout.py
 
 
 class NoCluenerCopy(Exception):
@@ -31,7 +33,7 @@ def candidates(root: Path, environ: Mapping[str, str]) -> list[tuple[str, Path]]
     if environ.get(ENV):
         found.append((f"${ENV}", Path(environ[ENV]).expanduser()))
     found.append(("../shared/cluener2020", root.parent / "shared" / "cluener2020"))
-    found.append(("make data's copy", root / "data" / "raw"))
+    found.append(("make data's copy", root / DATA_DIR / RAW_DIR))
     found.append(("the download cache", cache_dir(root)))
     return found
 
