@@ -24,20 +24,19 @@ import shutil
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-
-class RecipeError(Exception):
-    pass
+from cluener.layout import RECIPE_DIR, SAVES_DIR, RecipeError, read_recipe, recipe_path  # noqa: E402
 
 
 def load(kind: str, recipe: str) -> dict:
-    path = ROOT / "yaml_configs" / kind / f"{recipe}.yaml"
+    """The recipe's YAML (cluener.layout reads it); a missing file is an error here, not an empty recipe."""
+    path = recipe_path(kind, recipe, ROOT / RECIPE_DIR)
     if not path.is_file():
         raise RecipeError(f"{path.relative_to(ROOT)}: no such recipe (RECIPE={recipe})")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return read_recipe(kind, recipe, ROOT / RECIPE_DIR)
 
 
 def serve_command(
@@ -87,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print:
         print(shlex.join(command))
         return 0
-    adapter = Path(args.adapter) if args.adapter else ROOT / "saves" / args.recipe
+    adapter = Path(args.adapter) if args.adapter else ROOT / SAVES_DIR / args.recipe
     if not adapter.is_dir():
         print(f"error: {adapter} not found: train it first (make train RECIPE={args.recipe})", file=sys.stderr)
         return 1
