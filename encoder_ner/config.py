@@ -110,7 +110,10 @@ def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[st
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r}: expected key=value")
-        out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: not a YAML value ({type(exc).__name__})") from None
     return out
 
 

@@ -143,6 +143,8 @@ def test_config_errors_are_named(tmp_path):
         load_config(CONFIGS / "bilstm_crf_cpu.yaml", ["learning_rat=1"])
     with pytest.raises(ConfigError, match="needs use_lstm"):
         load_config(CONFIGS / "bilstm_crf_cpu.yaml", ["use_lstm=false"])
+    with pytest.raises(ConfigError, match="not a YAML value"):
+        load_config(CONFIGS / "bilstm_crf_cpu.yaml", ["learning_rate=[1"])
     cfg = load_config(CONFIGS / "chinese_bert_wwm_ext_bilstm_crf.yaml", ["predict_splits=[dev,test]"])
     assert (cfg.name, cfg.output_dir, cfg.predict_splits) == (
         "chinese_bert_wwm_ext_bilstm_crf", "saves/chinese_bert_wwm_ext_bilstm_crf", ["dev", "test"])
