@@ -15,6 +15,8 @@ Significant means ``p < 0.05`` (:data:`ALPHA`). Like the intervals, this covers 
 one recipe with other seeds can differ significantly on a fixed dev set.
 
 >>> import numpy as np
+
+from cluener.layout import REPORTS_DIR
 >>> counts = np.zeros((3, 2, 3, 10), dtype=np.int64); counts[:, :, 0, 0] = 1
 >>> paired_test(counts, counts)["span.micro_f1"]
 {'a': 1.0, 'b': 1.0, 'delta': 0.0, 'ci95': [0.0, 0.0], 'p': 1.0}
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from cluener.layout import REPORTS_DIR
 
 from .bootstrap import METRIC_KEYS, RESAMPLES, SEED, percentile_interval, resample_weights, resampled_f1, sentence_counts
 
@@ -93,14 +97,14 @@ class RunLines:
 _CACHE: dict[tuple, RunLines] = {}  # (folder, metrics and details mtime/size) -> RunLines: each read once
 
 
-def run_lines_of(run, metrics: dict, reports_dir: str | Path = "reports") -> RunLines:
+def run_lines_of(run, metrics: dict, reports_dir: str | Path = REPORTS_DIR) -> RunLines:
     """The :class:`RunLines` of a scored :class:`eval.scoring.Run` whose report is being written (its details.jsonl
     is not in place yet)."""
     return RunLines(metrics["name"], metrics["split"], Path(reports_dir) / metrics["name"], metrics,
                     [line.detail_row() for line in run.lines])  # fmt: skip
 
 
-def load_run(name: str, reports_dir: str | Path = "reports", metrics: dict | None = None) -> RunLines:
+def load_run(name: str, reports_dir: str | Path = REPORTS_DIR, metrics: dict | None = None) -> RunLines:
     """The report folder of ``name`` under ``reports_dir``, or a :class:`CompareError` naming what is missing.
     ``metrics``: the run's metrics dict when its metrics.json is not written yet (a report being written)."""
     folder = Path(reports_dir) / name
@@ -205,7 +209,7 @@ def significant(result: dict) -> bool:
 
 
 def compare_runs(
-    name_a: str, name_b: str, reports_dir: str | Path = "reports", resamples: int = RESAMPLES, seed: int = SEED
+    name_a: str, name_b: str, reports_dir: str | Path = REPORTS_DIR, resamples: int = RESAMPLES, seed: int = SEED
 ) -> dict[str, dict]:
     runs = [load_run(name_a, reports_dir), load_run(name_b, reports_dir)]
     check_same_sentences(runs)
@@ -231,7 +235,7 @@ def render_comparison(name_a: str, name_b: str, result: dict[str, dict], resampl
 def versus_best(
     names: list[str],
     best: str,
-    reports_dir: str | Path = "reports",
+    reports_dir: str | Path = REPORTS_DIR,
     resamples: int = RESAMPLES,
     seed: int = SEED,
     metrics: dict[str, dict] | None = None,
@@ -281,7 +285,7 @@ BEST = "best run"
 
 
 def significance_vs_best(
-    runs: list[dict], reports_dir: str | Path = "reports", preloaded: dict[str, RunLines] | None = None
+    runs: list[dict], reports_dir: str | Path = REPORTS_DIR, preloaded: dict[str, RunLines] | None = None
 ) -> dict[str, str]:
     """For every labelled run (``metrics.json`` dicts), per split: ``"best run"`` for the run with the best official
     macro F1 of its split, else :func:`significance_note` of its paired test against that run."""

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Sequence
 
 from cluener.labels import LABELS
+from cluener.layout import REPORTS_DIR
 
 from .compare import RunLines, check_same_sentences, load_run
 
@@ -103,7 +104,7 @@ def vote(members: Sequence[Sequence[dict]], min_votes: int, mode: str) -> list[d
 
 
 def build_ensemble(
-    names: Sequence[str], reports_dir: str | Path = "reports", min_votes: int | None = None
+    names: Sequence[str], reports_dir: str | Path = REPORTS_DIR, min_votes: int | None = None
 ) -> tuple[list[dict], dict]:
     """(predictions lines, the ``ensemble`` entry of metrics.json) of the members' vote."""
     if not names:
@@ -120,7 +121,7 @@ def build_ensemble(
 def write_ensemble(
     names: Sequence[str],
     name: str,
-    reports_dir: str | Path = "reports",
+    reports_dir: str | Path = REPORTS_DIR,
     min_votes: int | None = None,
     data_dir: str | Path = "data",
 ) -> dict:

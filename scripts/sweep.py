@@ -44,8 +44,10 @@ from cluener.layout import (  # noqa: E402
     REPORTING_SPLIT,
     REPORTS_DIR,
     SAVES_DIR,
+    RECIPE_DIR,
     check_split,
     predict_folder,
+    recipe_path,
     predictions_in,
     run_name,
 )
@@ -124,8 +126,8 @@ def read_yaml(path: Path) -> dict:
 
 def model_key(recipe: str, root: Path) -> str:
     """The predict recipe's key that loads the trained output (adapter or full model)."""
-    train = read_yaml(root / "yaml_configs" / "train" / f"{recipe}.yaml")
-    predict = read_yaml(root / "yaml_configs" / "predict" / f"{recipe}.yaml")
+    train = read_yaml(recipe_path("train", recipe, root / RECIPE_DIR))
+    predict = read_yaml(recipe_path("predict", recipe, root / RECIPE_DIR))
     out = str(train.get("output_dir", "")).rstrip("/")
     for key in MODEL_KEYS:
         if str(predict.get(key, "")).rstrip("/") == out and out:
@@ -257,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path.cwd()
     try:
         grid, seeds = parse_grid(ns.grid), parse_seeds(ns.seeds)
-        if not (root / "yaml_configs" / "train" / f"{ns.recipe}.yaml").is_file():
-            raise SweepError(f"yaml_configs/train/{ns.recipe}.yaml: no such recipe")
+        if not recipe_path("train", ns.recipe, root / RECIPE_DIR).is_file():
+            raise SweepError(f"{recipe_path('train', ns.recipe)}: no such recipe")
         if not (root / DATA_DIR / MANIFEST).is_file():
             raise SweepError(f"{DATA_DIR}/{MANIFEST}: no prepared data; run 'make data' first")
         args = {"both": ns.args.split(), "train": ns.train_args.split(), "predict": ns.predict_args.split()}
