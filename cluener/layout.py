@@ -65,6 +65,8 @@ API_SUFFIX = "api"  # predict_<split>_api: predictions made through a server (py
 _SPLIT_ALTERNATIVES = "|".join(SPLITS)
 _DATASET = re.compile(rf"^{DATASET_PREFIX}(?:_(?P<variant>[a-z0-9]+))?_(?P<split>{_SPLIT_ALTERNATIVES})$")
 _PREDICT_DIR = re.compile(rf"^predict_(?P<split>{_SPLIT_ALTERNATIVES})(?:_(?P<suffix>.+))?$")
+# Any predict folder, also of a split named for what it is (the demo's predict_train16): the run card's lookup.
+_ANY_PREDICT_DIR = re.compile(r"^predict_[A-Za-z0-9]+(?:_.+)?$")
 RUN_NAME_MAX = 100
 # A run name is a safe folder name: a letter or digit, then letters, digits and . _ + = -, at most RUN_NAME_MAX.
 _RUN_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._+=-]{{0,{RUN_NAME_MAX - 1}}}")
@@ -134,16 +136,9 @@ def recipe_path(kind: str, recipe: str, recipe_dir: str | os.PathLike = RECIPE_D
 
 def read_recipe(kind: str, recipe: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> dict:
     """A recipe's YAML as a dict; ``{}`` when the recipe has no file of that kind."""
-    path = recipe_path(kind, recipe, recipe_dir)
-    if not path.is_file():
-        return {}
-    import yaml  # installed with LLaMA-Factory
+    from .yaml_files import read_mapping  # yaml is installed with LLaMA-Factory; layout's CLI does not need it
 
-    try:
-        value = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML ({exc})") from None
-    return value if isinstance(value, dict) else {}
+    return read_mapping(recipe_path(kind, recipe, recipe_dir), missing_ok=True, error=RecipeError)
 
 
 def recipe_dataset(recipe: str, split: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> str:
@@ -188,6 +183,19 @@ def parse_predictions_path(path: Path, saves_dir: Path) -> tuple[str, str] | Non
     if len(rel.parts) != 3 or rel.name != PREDICTIONS_FILE or not match:
         return None
     return match["split"], run_name(rel.parts[0], match["split"], match["suffix"])
+
+
+def training_dir_of(predictions: str | os.PathLike) -> Path | None:
+    """The training output folder a predictions file was predicted from: ``<run_dir>`` of
+    ``<run_dir>/predict_<split>[_<suffix>]/<file>``, else None.
+
+    >>> training_dir_of("saves/r/predict_train16/generated_predictions.jsonl").as_posix()
+    'saves/r'
+    >>> training_dir_of("preds/generated_predictions.jsonl") is None
+    True
+    """
+    predictions = Path(predictions)
+    return predictions.parent.parent if _ANY_PREDICT_DIR.match(predictions.parent.name) else None
 
 
 PREDICTIONS_UNDER_SAVES = f"<RECIPE>/predict_<SPLIT>[_<suffix>]/{PREDICTIONS_FILE}"  # for messages

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
 from cluener.layout import DATA_DIR, SAVES_DIR, SPLITS
+from cluener.yaml_files import apply_overrides, read_mapping
 
 CONFIG_FILE = "encoder_ner_config.json"  # a trained run's configuration, beside its weights
 
@@ -104,24 +103,7 @@ class EncoderConfig:
         return dataclasses.asdict(self)
 
 
-def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    out = dict(values)
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected key=value")
-        try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"override {item!r}: not a YAML value ({type(exc).__name__})") from None
-    return out
-
-
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> EncoderConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: config not found")
-    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: expected a mapping of key: value")
-    return EncoderConfig.from_dict(apply_overrides(values, overrides), name=values.get("name") or path.stem)
+    values = read_mapping(path, error=ConfigError)
+    return EncoderConfig.from_dict(apply_overrides(values, overrides, error=ConfigError),
+                                   name=values.get("name") or Path(path).stem)  # fmt: skip

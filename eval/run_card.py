@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import shlex
 from pathlib import Path
 from typing import Any
 
+from cluener.layout import training_dir_of
+
 from .run_record import RECORD_FILE, UNKNOWN
 
 LOSS_CURVE_FILE = "loss_curve.png"
-PREDICT_DIR = re.compile(r"^predict_(train|val|dev|test)(?:_.+)?$")
 
 
 def _read_json(path: Path) -> Any:
@@ -49,12 +49,6 @@ def _get(mapping: Any, *keys: str, default: Any = UNKNOWN) -> Any:
 
 def _num(value: Any, digits: int = 4) -> Any:
     return round(value, digits) if isinstance(value, (int, float)) and not isinstance(value, bool) else UNKNOWN
-
-
-def run_dir_of(predictions: str | Path) -> Path | None:
-    """The training output folder of a predictions file, or None when it is not in a ``predict_<split>`` folder."""
-    predictions = Path(predictions)
-    return predictions.parent.parent if PREDICT_DIR.match(predictions.parent.name) else None
 
 
 def _loss_points(log_history: Any) -> dict[str, list[list[float]]]:
@@ -230,7 +224,7 @@ def _encoder_card(run_dir: Path, summary: dict) -> dict:
 def build_card(predictions: str | Path) -> dict | None:
     """The run card of a predictions file, or None when it is not in a training output folder with anything in it."""
     predictions = Path(predictions)
-    run_dir = run_dir_of(predictions)
+    run_dir = training_dir_of(predictions)
     if run_dir is None or not run_dir.is_dir():
         return None
     summary = _read_json(run_dir / "train_summary.json")

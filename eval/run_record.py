@@ -30,9 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
-import yaml
-
 from cluener.files import atomic_write_json
+from cluener.yaml_files import apply_overrides, read_mapping
 
 RECORD_FILE = "run_command.json"
 PACKAGES = ("torch", "transformers", "peft", "llamafactory", "deepspeed")
@@ -43,30 +42,11 @@ class RecordError(ValueError):
     """A recipe or override that cannot be read. ``str()`` is one line."""
 
 
-def apply_overrides(config: dict, overrides: Sequence[str]) -> dict:
-    out = dict(config)
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise RecordError(f"override {item!r}: expected key=value")
-        try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            out[key.strip()] = raw
-    return out
-
-
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise RecordError(f"{path}: recipe not found")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise RecordError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(config, dict):
-        raise RecordError(f"{path}: expected a mapping of key: value")
-    return apply_overrides(config, overrides)
+    """The recipe with the overrides applied; an override that is not YAML is kept as written (LLaMA-Factory
+    decides about it, the record only reports it)."""
+    config = read_mapping(path, error=RecordError)
+    return apply_overrides(config, overrides, strict=False, error=RecordError)
 
 
 def _run(args: list[str], cwd: str | Path | None = None) -> str | None:

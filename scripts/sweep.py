@@ -35,9 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-
 from cluener.files import sha256_file  # noqa: E402
+from cluener.yaml_files import read_mapping  # noqa: E402
 from cluener.layout import (  # noqa: E402
     DATA_DIR,
     MANIFEST,
@@ -116,12 +115,7 @@ def combos(grid: list[tuple[str, list[str]]], seeds: list[int]) -> list[Combo]:
 
 
 def read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise SweepError(f"{path}: not found")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise SweepError(f"{path}: expected a mapping")
-    return data
+    return read_mapping(path, error=SweepError)
 
 
 def model_key(recipe: str, root: Path) -> str:

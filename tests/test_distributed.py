@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -76,9 +77,27 @@ def launch(nproc: int = 2, **variables) -> list[str]:
             *(f"{key}={value}" for key, value in variables.items())]  # fmt: skip
 
 
+# A rare abort of a gloo rank at interpreter exit, after training finished and the model was saved (seen once in CI on
+# the ZeRO-3 full run; 0 of 8 local reruns of that launch): a worker thread of an async gloo collective frees a tensor after Python is
+# finalizing (pytorch/pytorch#179291 describes the mechanism). It is upstream, CPU/gloo only and not in what is tested
+# here, so such a run is rerun once from scratch; any other failure, or the abort twice, fails the test.
+TEARDOWN_ABORT = "terminate called without an active exception"
+
+
+def teardown_abort(result: subprocess.CompletedProcess) -> bool:
+    output = result.stdout + result.stderr
+    return TEARDOWN_ABORT in output and "Training completed" in output
+
+
 def run_train(project: dict, recipe: str, output_dir: str, *extra: str, launch_vars=()) -> Path:
-    make(project["root"], "train", *launch_vars, f"RECIPE={recipe}", train_args(project, recipe, output_dir, *extra),
-         env=cpu_env())  # fmt: skip
+    args = ("train", *launch_vars, f"RECIPE={recipe}", train_args(project, recipe, output_dir, *extra))
+    result = make(project["root"], *args, env=cpu_env(), check=False)
+    if result.returncode != 0 and teardown_abort(result):
+        print(f"make train: a rank aborted at exit after training ({TEARDOWN_ABORT!r}); rerunning it once")
+        shutil.rmtree(project["root"] / output_dir)
+        result = make(project["root"], *args, env=cpu_env(), check=False)
+    if result.returncode != 0:
+        pytest.fail(f"make {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return project["root"] / output_dir
 
 

@@ -83,6 +83,19 @@ def test_only_the_record_known_the_rest_unknown(tmp_path):
     assert "Loss curve: unknown" in text and "| seed | 3 |" in text
 
 
+def test_a_split_named_for_what_it_is_still_finds_its_training_folder(tmp_path):
+    """The demo predicts into saves/<recipe>/predict_train16 (16 train sentences): its card reads the training."""
+    run = tmp_path / "saves" / "demo"
+    state = {"global_step": 8, "log_history": [{"step": 1, "loss": 9.0}, {"step": 8, "loss": 1.5}]}
+    (run / "predict_train16").mkdir(parents=True)
+    (run / "trainer_state.json").write_text(json.dumps(state))
+    pred = run / "predict_train16" / "generated_predictions.jsonl"
+    pred.write_text("{}\n")
+    card = build_card(pred)
+    assert card is not None and card["steps_done"] == 8
+    assert card["loss"]["train"] == [[1, 9.0], [8, 1.5]]
+
+
 def test_encoder_card_from_its_summary(tmp_path):
     run_dir = tmp_path / "saves" / "bilstm_crf_cpu"
     (run_dir / "predict_dev").mkdir(parents=True)
