@@ -2,7 +2,8 @@
 
 1. data: CLUENER -> data/*.json + dataset_info.json (``python -m cluener.build``)
 2. model: a tiny random Qwen3 with a small BPE trained on the data (``scripts/tiny_qwen.py``)
-3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences)
+3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences), with
+   its run record first (``python -m eval.run_record``, as ``make train`` does) for the report's run card
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
 5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
 
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     step("data", data_cmd)
     step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
                         str(data_file(dataset_name("train")))])  # fmt: skip
+    # as `make train` does: run_command.json (recipe, config, commit, versions, hardware) for the report's run card
+    step("record", [sys.executable, "-m", "eval.run_record", str(recipe_path("train", RECIPE))])
     step("train", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("train", RECIPE))], logs / "train.log")
     step("predict", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("predict", RECIPE))],
          logs / "predict.log")  # fmt: skip

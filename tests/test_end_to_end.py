@@ -168,3 +168,6 @@ def test_demo_overfit_proof(workdir):
     assert metrics["official"]["micro_f1"] >= 0.9, metrics["official"]
     assert metrics["split"] == "train16"  # the 16 sentences, named by --split-name (not after the gold file)
     assert metrics["parse"]["failed"] == 0
+    card = metrics["run_card"]  # read back from the training folder: the record, the trainer's state, the loss curve
+    assert card["recipe"] == "yaml_configs/train/demo_tiny_qwen3_full_sft.yaml" and card["steps_done"] == 200
+    assert (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "loss_curve.png").is_file()
