@@ -112,9 +112,10 @@ test: $(STAMP) $(VLLM_LOADERS) ## Run the test suite (CPU; builds its own tiny Q
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
 	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
-bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make demo` wall time
+bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make report` over 4-16 runs, `make demo` wall time
 	$(PY) benchmarks/token_stats.py
 	$(PY) benchmarks/bench_score.py
+	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
 
 check-launch:

@@ -154,3 +154,22 @@ def test_cli_table_and_errors(reports, capsys):
     assert main(["compare", "good", "other_split", "--reports", str(reports)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "different splits" in err and "Traceback" not in err
+
+
+def test_versus_best_makes_each_paired_test_once_per_process(reports, monkeypatch):
+    """`make report` re-renders every run's significance once per scored run: a known test is reused, not redone,
+    and it is the same result a fresh test gives; other counts are a new test."""
+    from eval import compare
+
+    made = []
+    real = compare.paired_test
+    monkeypatch.setattr(compare, "paired_test", lambda *a, **k: made.append(1) or real(*a, **k))
+    monkeypatch.setattr(compare, "_PAIRED", {})
+    first = compare.versus_best(["good", "bad", "close"], "good", reports)
+    assert len(made) == 2
+    again = compare.versus_best(["good", "bad", "close"], "good", reports)
+    assert again == first and len(made) == 2  # nothing recomputed
+    fresh = real(compare.load_run("bad", reports).counts(), compare.load_run("good", reports).counts())
+    assert first["bad"] == fresh
+    compare.versus_best(["good", "bad", "close"], "close", reports)  # another best run: new tests
+    assert len(made) == 4
