@@ -55,6 +55,7 @@ class RunLines:
     rows: list[dict]
     _digest: str | None = None
     _counts: np.ndarray | None = None
+    _counts_key: str | None = None
 
     @property
     def texts(self) -> list[str]:
@@ -77,6 +78,13 @@ class RunLines:
         if self._counts is None:
             self._counts = self._compute_counts()
         return self._counts
+
+    def counts_key(self) -> str:
+        """sha256 of :meth:`counts`: equal keys = the same input to a paired test."""
+        if self._counts_key is None:
+            counts = np.ascontiguousarray(self.counts())
+            self._counts_key = hashlib.sha256(str(counts.shape).encode() + counts.tobytes()).hexdigest()
+        return self._counts_key
 
     def _compute_counts(self) -> np.ndarray:
         gold = [[tuple(e) for e in row.get("gold") or ()] for row in self.rows]
@@ -238,10 +246,6 @@ def render_comparison(name_a: str, name_b: str, result: dict[str, dict], resampl
 _PAIRED: dict[tuple[str, str, int, int], dict] = {}
 
 
-def _counts_key(counts: np.ndarray) -> str:
-    return hashlib.sha256(str(counts.shape).encode() + np.ascontiguousarray(counts).tobytes()).hexdigest()
-
-
 def versus_best(
     names: list[str],
     best: str,
@@ -264,7 +268,7 @@ def versus_best(
         best_counts = best_run.counts()
     except CompareError as exc:
         return {name: f"not compared: {exc}" for name in names if name != best}
-    digest, best_key = best_run.sentences_digest(), _counts_key(best_counts)
+    digest, best_key = best_run.sentences_digest(), best_run.counts_key()
     boot_best = None  # the best run's resampled F1, computed once when a test is not known yet
     out: dict[str, dict | str] = {}
     for name in names:
@@ -275,7 +279,7 @@ def versus_best(
             if not run.labelled or run.split != best_run.split or run.sentences_digest() != digest:
                 out[name] = "not compared: other sentences than the best run"
                 continue
-            key = (_counts_key(run.counts()), best_key, resamples, seed)
+            key = (run.counts_key(), best_key, resamples, seed)
             if key not in _PAIRED:
                 if boot_best is None:
                     boot_best = resampled_f1(best_counts, resample_weights(best_counts.shape[0], resamples, seed))
