@@ -36,7 +36,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cluener.files import sha256_file  # noqa: E402
-from cluener.yaml_files import read_mapping  # noqa: E402
 from cluener.layout import (  # noqa: E402
     DATA_DIR,
     MANIFEST,
@@ -50,6 +49,7 @@ from cluener.layout import (  # noqa: E402
     predictions_in,
     run_name,
 )
+from cluener.yaml_files import read_mapping  # noqa: E402
 
 SELECT_SPLIT = check_split("val")  # the model is chosen on val only
 SPLITS = (SELECT_SPLIT, REPORTING_SPLIT)
