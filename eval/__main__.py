@@ -44,7 +44,7 @@ from cluener.reader import CluenerFormatError, SourceError
 from cluener.splits import Gold, ManifestError, gold_of_file, gold_of_split
 
 from .predictions import PredictionsFormatError, PredictionsMismatchError
-from .report import load_baselines, write_index
+from .report import load_baselines, run_files, write_index
 from .compare import CompareError, compare_runs, render_comparison
 from .ensemble import EnsembleError, write_ensemble
 from .runs import discover, is_up_to_date, refresh_report, score_file, summary_line, write_submission
@@ -110,7 +110,7 @@ def cmd_report(args) -> int:
         print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES}")
     if args.refresh:
         scored = {name for _, _, name in found}
-        for path in sorted(reports.glob("*/details.jsonl")):
+        for path in run_files(reports, "details"):
             if path.parent.name in scored:
                 continue
             tried += 1

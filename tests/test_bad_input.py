@@ -19,6 +19,7 @@ complete old state or the complete new one, never a mix. Run this module as a sc
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -411,6 +412,9 @@ def test_report_refresh_lists_a_report_it_cannot_read(tmp_path, data_dir, dev_re
     broken.mkdir()
     (broken / "details.jsonl").write_text("{not json\n", encoding="utf-8")
     (reports / "README.md").unlink()
+    leftover = reports / f".good-{split}.k1ll3d.tmp"  # what a killed write leaves (cluener.files.atomic_folder)
+    shutil.copytree(reports / f"good-{split}", leftover)
+    (leftover / "details.jsonl").write_text("{cut short", encoding="utf-8")
     proc = run_cli([*command, "--refresh"], tmp_path)
     where = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, where

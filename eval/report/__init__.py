@@ -18,11 +18,14 @@ from eval.run_card import LOSS_CURVE_FILE, write_loss_curve
 from eval.scoring import Run
 
 from .chart import render_chart
-from .metrics_file import INDEX_FILE, REPORT_FILES, build_metrics, load_baselines, load_runs
+from .metrics_file import INDEX_FILE, REPORT_FILES, build_metrics, load_baselines, load_runs, run_files
 from .readme import render_index
 from .sections import render_report
 
-__all__ = ["REPORT_FILES", "load_baselines", "refresh_run", "render_index", "render_report", "write_index", "write_run"]
+__all__ = [
+    "REPORT_FILES", "load_baselines", "refresh_run", "render_index", "render_report", "run_files", "write_index",
+    "write_run",
+]  # fmt: skip
 
 
 def write_run(

@@ -74,12 +74,17 @@ def build_metrics(run: Run, info: dict) -> dict:
     }
 
 
+def run_files(reports_dir: str | Path, kind: str) -> list[Path]:
+    """``reports/<run>/<REPORT_FILES[kind]>`` of every run folder, sorted. A folder whose name starts with a dot is
+    not a run: it is being written, or was left by a killed write (:func:`cluener.files.atomic_folder`)."""
+    found = Path(reports_dir).glob(f"*/{REPORT_FILES[kind]}")
+    return sorted(path for path in found if not path.parent.name.startswith("."))
+
+
 def load_runs(reports_dir: str | Path) -> tuple[list[dict], list[str]]:
     """Every ``reports/*/metrics.json`` (sorted by name), and a line for each one that cannot be read."""
     runs, problems = [], []
-    for path in sorted(Path(reports_dir).glob(f"*/{REPORT_FILES['metrics']}")):
-        if path.parent.name.startswith("."):  # a folder being written (cluener.files.atomic_folder)
-            continue
+    for path in run_files(reports_dir, "metrics"):
         try:
             metrics = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
