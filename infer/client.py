@@ -105,23 +105,22 @@ class Client:
             except self._httpx.HTTPError as exc:  # e.g. too many redirects, undecodable body: not transient
                 raise RequestError(f"{self.base_url}: {type(exc).__name__}: {exc}") from None
             else:
-                body = response.text[:500]
                 if response.status_code == 200:
                     try:
                         return read(response.json())
                     except Unreadable as exc:
                         last_error = f"HTTP 200 with an answer that cannot be read: {exc}"
                     except ValueError:  # includes a body cut short
-                        last_error = f"HTTP 200 with a body that is not JSON: {body[:200]!r}"
+                        last_error = f"HTTP 200 with a body that is not JSON: {response.text[:200]!r}"
                 elif response.status_code not in RETRYABLE_STATUS:
                     hint = (
                         " (the API key is read from API_KEY, else OPENAI_API_KEY)"
                         if response.status_code in (401, 403)
                         else ""
                     )
-                    raise RequestError(f"{response.url}: HTTP {response.status_code}: {body}{hint}")
+                    raise RequestError(f"{response.url}: HTTP {response.status_code}: {response.text[:500]}{hint}")
                 else:
-                    last_error = f"HTTP {response.status_code}: {body[:200]}"
+                    last_error = f"HTTP {response.status_code}: {response.text[:200]}"
                     retry_after = _retry_after(response.headers.get("retry-after"))
             if attempt == self.max_retries:
                 break
