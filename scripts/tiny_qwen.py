@@ -151,12 +151,13 @@ def corpus_from_alpaca(path: str | os.PathLike) -> list[str]:
 
 
 def build_spec(tokenizer_only: bool, corpus: str | os.PathLike | None) -> dict:
-    """What a build folder holds; a folder whose stamp differs (an older spec, another transformers) is rebuilt."""
-    import transformers
+    """What a build folder holds; a folder whose stamp differs (an older spec, another transformers) is rebuilt.
+    The version comes from the package metadata: a build that is reused imports nothing heavy."""
+    from importlib.metadata import version
 
     return {
         "spec": 2,
-        "transformers": transformers.__version__,  # it decides what config.json holds (rope_theta or rope_parameters)
+        "transformers": version("transformers"),  # it decides what config.json holds (rope_theta or rope_parameters)
         "tokenizer": "small-bpe" if corpus else "qwen",
         "model": None if tokenizer_only else TINY_CONFIG,
     }
