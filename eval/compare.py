@@ -15,8 +15,6 @@ Significant means ``p < 0.05`` (:data:`ALPHA`). Like the intervals, this covers 
 one recipe with other seeds can differ significantly on a fixed dev set.
 
 >>> import numpy as np
-
-from cluener.layout import REPORTS_DIR
 >>> counts = np.zeros((3, 2, 3, 10), dtype=np.int64); counts[:, :, 0, 0] = 1
 >>> paired_test(counts, counts)["span.micro_f1"]
 {'a': 1.0, 'b': 1.0, 'delta': 0.0, 'ci95': [0.0, 0.0], 'p': 1.0}
@@ -33,7 +31,9 @@ import numpy as np
 
 from cluener.layout import REPORTS_DIR
 
-from .bootstrap import METRIC_KEYS, RESAMPLES, SEED, percentile_interval, resample_weights, resampled_f1, sentence_counts
+from .bootstrap import (
+    METRIC_KEYS, RESAMPLES, SEED, percentile_interval, point_f1, resample_weights, resampled_f1, sentence_counts,
+)  # fmt: skip
 
 ALPHA = 0.05
 DETAILS_FILE = "details.jsonl"
@@ -56,10 +56,6 @@ class RunLines:
     _digest: str | None = None
     _counts: np.ndarray | None = None
     _counts_key: str | None = None
-
-    @property
-    def texts(self) -> list[str]:
-        return [row["text"] for row in self.rows]
 
     @property
     def labelled(self) -> bool:
@@ -192,15 +188,13 @@ def paired_test(
     ``boot_b``: B's :func:`resampled_f1` on these resamples when already known (one best run against many)."""
     if counts_a.shape != counts_b.shape:
         raise ValueError(f"paired_test: {counts_a.shape[0]} and {counts_b.shape[0]} sentences")
-    n = counts_a.shape[0]
-    ones = np.ones((1, n), dtype=np.int64)
-    weights = resample_weights(n, resamples, seed)
-    point_a, point_b = resampled_f1(counts_a, ones), resampled_f1(counts_b, ones)
+    weights = resample_weights(counts_a.shape[0], resamples, seed)
+    point_a, point_b = point_f1(counts_a), point_f1(counts_b)
     boot_a = resampled_f1(counts_a, weights)
     boot_b = resampled_f1(counts_b, weights) if boot_b is None else boot_b
     out = {}
     for key in METRIC_KEYS:
-        a, b = float(point_a[key][0]), float(point_b[key][0])
+        a, b = point_a[key], point_b[key]
         deltas = boot_a[key] - boot_b[key]
         out[key] = {
             "a": round(a, digits),

@@ -31,7 +31,6 @@ def score_file(
     reports_dir: Path,
     check_prompts: bool = True,
     baselines=None,
-    extra: dict | None = None,
 ) -> dict:
     """Score ``pred_path`` as run ``name`` into ``reports_dir/name/``; returns its metrics dict."""
     run, order = score_predictions(pred_path, gold, check_prompts)
@@ -42,7 +41,7 @@ def score_file(
         "predictions_sha256": sha256_file(pred_path),
         "gold": gold.description,
         "order_check": order,
-        **(extra or {"run_card": build_card(pred_path)}),  # how the run was made (an ensemble: its members)
+        "run_card": build_card(pred_path),  # how the run was made
     }
     return write_run(run, info, reports_dir, baselines)
 
@@ -52,15 +51,12 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
     as they are; what a newer report has is added where missing (the 95% intervals, from the per-sentence details;
     the run card, from the training folder or a ``train_summary.json`` kept beside the report)."""
     from .bootstrap import DESCRIPTION, intervals, metrics_ci_keys
-    from .compare import CompareError, load_run
+    from .compare import load_run
     from .report import refresh_run
     from .run_card import LOSS_CURVE_FILE, build_card, card_of_summary, has_loss_curve
 
     folder = Path(reports_dir) / name
-    try:
-        run = load_run(name, reports_dir)
-    except CompareError as exc:
-        raise FileNotFoundError(str(exc)) from None
+    run = load_run(name, reports_dir)  # a CompareError names what is missing or unreadable
     metrics = dict(run.metrics)
     if run.labelled and not metrics["official"].get("macro_f1_ci95"):
         for section, keys in metrics_ci_keys(intervals(run.counts())).items():
