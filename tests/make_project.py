@@ -49,11 +49,17 @@ def make(root: Path, *args: str, stdin: str | None = None, check: bool = True, e
     """``make ARGS`` in ``root``; a failure fails the test with the tail of its output."""
     result = subprocess.run(make_command(*args), cwd=root, input=stdin, capture_output=True, text=True,
                             timeout=timeout, env=env)  # fmt: skip
-    if check and result.returncode != 0:
+    if check:
+        check_make(result, *args)
+    return result
+
+
+def check_make(result: subprocess.CompletedProcess, *args: str) -> None:
+    """Fail the test with the tail of the output when ``make ARGS`` (``result``) failed."""
+    if result.returncode != 0:
         pytest.fail(
             f"make {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
         )
-    return result
 
 
 def build_tiny_qwen3(root: Path, out: Path) -> Path:

@@ -33,7 +33,7 @@ import pytest
 
 from cluener.layout import DATA_DIR, REPORTING_SPLIT, SAVES_DIR, data_file, dataset_name, predictions_path
 from llm_assets import free_port
-from make_project import build_tiny_qwen3, copy_front_door, make, make_command
+from make_project import build_tiny_qwen3, check_make, copy_front_door, make, make_command
 
 pytestmark = pytest.mark.distributed
 
@@ -90,15 +90,24 @@ def teardown_abort(result: subprocess.CompletedProcess) -> bool:
     return TEARDOWN_ABORT in output and "Training completed" in output
 
 
+def launch_rerun_once_on_teardown_abort(launch_all, output_dirs: list[Path]) -> list[subprocess.CompletedProcess]:
+    """``launch_all()`` (the processes of one launch, finished); once more from scratch when one failed and one
+    shows the teardown abort. Any other failure, or the abort twice, is left to the caller to fail on."""
+    results = launch_all()
+    if any(r.returncode != 0 for r in results) and any(teardown_abort(r) for r in results):
+        print(f"a rank aborted at exit after training ({TEARDOWN_ABORT!r}); rerunning the launch once")
+        for output_dir in output_dirs:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        results = launch_all()
+    return results
+
+
 def run_train(project: dict, recipe: str, output_dir: str, *extra: str, launch_vars=()) -> Path:
     args = ("train", *launch_vars, f"RECIPE={recipe}", train_args(project, recipe, output_dir, *extra))
-    result = make(project["root"], *args, env=cpu_env(), check=False)
-    if result.returncode != 0 and teardown_abort(result):
-        print(f"make train: a rank aborted at exit after training ({TEARDOWN_ABORT!r}); rerunning it once")
-        shutil.rmtree(project["root"] / output_dir)
-        result = make(project["root"], *args, env=cpu_env(), check=False)
-    if result.returncode != 0:
-        pytest.fail(f"make {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    (result,) = launch_rerun_once_on_teardown_abort(
+        lambda: [make(project["root"], *args, env=cpu_env(), check=False)], [project["root"] / output_dir]
+    )
+    check_make(result, *args)
     return project["root"] / output_dir
 
 
@@ -222,17 +231,13 @@ def run_two_nodes(project: dict) -> list[subprocess.CompletedProcess]:
 
 
 def test_two_nodes_on_loopback_zero2_lora_every_rank_agrees(project, ref_lora):
-    results = run_two_nodes(project)
-    if any(result.returncode != 0 for result in results) and any(teardown_abort(result) for result in results):
-        print(f"two nodes: a rank aborted at exit after training ({TEARDOWN_ABORT!r}); rerunning once")
-        for rank in (0, 1):
-            shutil.rmtree(project["root"] / f"{SAVES_DIR}/node{rank}", ignore_errors=True)
-        results = run_two_nodes(project)
+    node_dirs = [project["root"] / f"{SAVES_DIR}/node{rank}" for rank in (0, 1)]
+    results = launch_rerun_once_on_teardown_abort(lambda: run_two_nodes(project), node_dirs)
     outputs = [result.stdout for result in results]
     for rank, result in enumerate(results):
         assert result.returncode == 0, f"node {rank}:\n{result.stdout[-5000:]}"
     assert "Multi-node training enabled: num nodes: 2" in outputs[0]
-    node0, node1 = (project["root"] / f"{SAVES_DIR}/node{rank}" for rank in (0, 1))
+    node0, node1 = node_dirs
     # Node 0 holds global rank 0 (the final model and trainer_state.json); both nodes wrote the last checkpoint.
     assert_same_losses(losses(node0), losses(ref_lora))
     checkpoint = f"checkpoint-{STEPS}"
