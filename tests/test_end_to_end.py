@@ -11,43 +11,21 @@ alone), with the tiny Qwen3 in place of the recipe's model. Only the model path 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_path, run_name
-from conftest import ROOT, SHARED_CLUENER
+from make_project import build_tiny_qwen3, copy_front_door, make
 
 pytestmark = pytest.mark.slow
 
 RECIPE = "qwen3_0.6b_lora_sft"
-VENV = Path(sys.prefix)
-FRONT_DOOR_FILES = ["Makefile", "dataset_info.json", "pyproject.toml", "requirements.txt", "requirements-common.txt",
-                    "requirements-cpu.txt"]  # fmt: skip
-FRONT_DOOR_DIRS = ["cluener", "infer", "eval", "scripts", "yaml_configs", "benchmarks"]
-
-
-def make(root: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        ["make", f"VENV={VENV}", f"CLUENER_DIR={SHARED_CLUENER}", *args],
-        cwd=root, input=stdin, capture_output=True, text=True, timeout=3600,
-    )  # fmt: skip
-    if check and result.returncode != 0:
-        pytest.fail(f"make {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
-    return result
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("repo")
-    for name in FRONT_DOOR_FILES:
-        shutil.copy2(ROOT / name, root / name)  # copy2 keeps mtimes: the venv stamp stays up to date
-    for name in FRONT_DOOR_DIRS:
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
+    return copy_front_door(tmp_path_factory.mktemp("repo"))
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +40,7 @@ def data(workdir) -> Path:
 @pytest.fixture(scope="module")
 def tiny(workdir, data) -> Path:
     """The tiny Qwen3 (small BPE trained on the prepared train file, for CPU speed)."""
-    out = workdir / "tiny-qwen3"
-    subprocess.run(
-        [sys.executable, "scripts/tiny_qwen.py", str(out), "--small-bpe-corpus", str(data_file(dataset_name("train")))],
-        cwd=workdir, check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
-    return out
+    return build_tiny_qwen3(workdir, workdir / "tiny-qwen3")
 
 
 def overrides(tiny: Path, *extra: str, bf16: bool = True) -> str:
