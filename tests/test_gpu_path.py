@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from cluener.layout import RECIPE_DIR, read_recipe  # noqa: E402
 from serve_vllm import serve_command  # noqa: E402
 
 VENV = Path(sys.prefix)
@@ -35,10 +35,6 @@ def make_n(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-def load(kind: str, recipe: str) -> dict:
-    return yaml.safe_load((ROOT / "yaml_configs" / kind / f"{recipe}.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
@@ -90,7 +86,7 @@ def test_served_model_and_api_concurrency_reach_their_commands():
 @pytest.mark.parametrize("recipe", GPU_RECIPES)
 def test_vllm_serve_command_fits_the_recipe(recipe):
     """--max-model-len = cutoff_len + max_new_tokens; --max-lora-rank = lora_rank; the served name is the recipe."""
-    train, predict = load("train", recipe), load("predict", recipe)
+    train, predict = read_recipe("train", recipe, ROOT / RECIPE_DIR), read_recipe("predict", recipe, ROOT / RECIPE_DIR)
     args = serve_command(recipe)
     flags = {args[i]: args[i + 1] for i in range(2, len(args) - 1) if args[i].startswith("--")}
     assert args[:2] == ["vllm", "serve"]

@@ -27,7 +27,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
+from cluener.layout import RECIPE_DIR, read_recipe
 from llm_assets import ROOT, cli_env, llamafactory_cli, make_lora_adapter
 
 LOADERS = ROOT / ".cache" / "vllm-loaders"
@@ -127,8 +127,7 @@ def test_vllm_loads_the_base_and_the_merge_with_their_rope_base(vllm_path, tiny_
     from transformers import AutoConfig, AutoTokenizer
 
     adapter, export = merged
-    train = yaml.safe_load((ROOT / "yaml_configs" / "train" / f"{RECIPE}.yaml").read_text(encoding="utf-8"))
-    predict = yaml.safe_load((ROOT / "yaml_configs" / "predict" / f"{RECIPE}.yaml").read_text(encoding="utf-8"))
+    train, predict = read_recipe("train", RECIPE, ROOT / RECIPE_DIR), read_recipe("predict", RECIPE, ROOT / RECIPE_DIR)
     max_model_len = train["cutoff_len"] + predict["max_new_tokens"]  # the documented --max-model-len
     result = run_loaders(vllm_path, [tiny_qwen3, export], adapter, max_model_len, train["lora_rank"])
 
