@@ -325,4 +325,5 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _on_sigint)  # through the process exit, not only while main runs
     sys.exit(main())

@@ -57,11 +57,16 @@ def check_output(output: str | os.PathLike, dataset: str | os.PathLike | None = 
         raise OutputError(f"{output}: is the dataset being predicted; give --output another file")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file where a folder of the path should be
+        raise OutputError(f"cannot make the output's folder {output.parent}: a part of that path is a file") from None
+    except OSError as exc:
+        raise OutputError(f"cannot make the output's folder: {os_problem(output.parent, exc)}") from None
+    try:
         fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"cannot write the output there: {os_problem(output.parent, exc)}") from None
+        raise OutputError(f"{output.parent}: cannot write {output.name} there ({exc.strerror or exc})") from None
 
 
 def run(
