@@ -242,17 +242,21 @@ def _main(argv: list[str] | None) -> int:
     extra_body = args.extra_body
     if extra_body is None and recipe.enable_thinking is False:
         extra_body = {"chat_template_kwargs": {"enable_thinking": False}}
-    client = Client(
-        base_url=args.base_url,
-        model=args.model,
-        max_tokens=max_tokens,
-        system=args.system,
-        extra_body=extra_body,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        backoff=args.backoff,
-        concurrency=args.concurrency,
-    )
+    try:
+        client = Client(
+            base_url=args.base_url,
+            model=args.model,
+            max_tokens=max_tokens,
+            system=args.system,
+            extra_body=extra_body,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            backoff=args.backoff,
+            concurrency=args.concurrency,
+        )
+    except RequestError as exc:  # an API key or a proxy setting that cannot be used
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     sidecar = progress_path(output)
     try:
         if client.model is None:

@@ -78,16 +78,26 @@ class Client:
         self._lock = threading.Lock()
         self._in_flight = 0
         headers = {}
-        api_key = os.environ.get("API_KEY") or os.environ.get("OPENAI_API_KEY")
+        variable = "API_KEY" if os.environ.get("API_KEY") else "OPENAI_API_KEY"
+        api_key = os.environ.get(variable)
         if api_key:
+            if not (api_key.isascii() and api_key.isprintable() and " " not in api_key):
+                # an HTTP header carries visible ASCII only; the key itself is never shown
+                raise RequestError(f"{variable}: the API key holds a character an HTTP header cannot carry")
             headers["Authorization"] = f"Bearer {api_key}"
-        self._client = httpx.Client(
-            base_url=self.base_url.rstrip("/") + "/",
-            headers=headers,
-            timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
-            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
-            trust_env=not _is_loopback(self.base_url),  # never send loopback traffic through an env proxy
-        )
+        try:
+            self._client = httpx.Client(
+                base_url=self.base_url.rstrip("/") + "/",
+                headers=headers,
+                timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+                limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
+                trust_env=not _is_loopback(self.base_url),  # never send loopback traffic through an env proxy
+            )
+        except (httpx.InvalidURL, ValueError, ImportError) as exc:  # a proxy URL from the environment
+            raise RequestError(
+                f"{self.base_url}: the proxy settings of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) cannot "
+                f"be used: {exc}"
+            ) from None
 
     def close(self) -> None:
         """Close the connections, unless a request is still in flight (a worker left behind by Ctrl-C, which the

@@ -214,13 +214,17 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
             path.chmod(0o755)
 
 
-def run_in(args: list[str], cwd: Path, preexec: Callable[[], None] | None) -> subprocess.CompletedProcess:
-    if preexec is None:
+def run_in(
+    args: list[str], cwd: Path, preexec: Callable[[], None] | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``run_cli``, with more environment and a function the child runs before Python starts (a limit)."""
+    if preexec is None and not env:
         return run_cli(args, cwd)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("API_KEY", None)
-    env.pop("OPENAI_API_KEY", None)
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    full = {**os.environ, "PYTHONPATH": str(ROOT)}
+    full.pop("API_KEY", None)
+    full.pop("OPENAI_API_KEY", None)
+    full.update(env or {})
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=300,
                           preexec_fn=preexec, check=False)  # fmt: skip
 
 
@@ -237,6 +241,7 @@ class Row:
     needles: tuple[str, ...] = ()
     ok: bool = False
     models: tuple[int, bytes] | None = None  # what GET /v1/models answers (then --model is left out)
+    env: dict[str, str] | None = None  # more environment for the command
 
 
 def _plain(*extra: str, n: int = 2) -> Callable[[Path, str], list[str]]:
@@ -324,6 +329,12 @@ ROWS = [
         lambda t, u: (t / "dataset_info.json").write_text("{oops", encoding="utf-8")
         and infer_args(Path("cluener_dev"), t / "o.jsonl", u) + ["--dataset-dir", str(t)],
         ("dataset_info.json", "not valid JSON")),  # fmt: skip
+    Row("API_KEY not ASCII", _plain(), ("API_KEY", "cannot carry"), env={"API_KEY": "密钥"}),
+    Row("OPENAI_API_KEY with a newline", _plain(), ("OPENAI_API_KEY", "cannot carry"),
+        env={"OPENAI_API_KEY": "sk-a\nb"}),  # fmt: skip
+    Row("a proxy URL with a bad port in the environment",
+        lambda t, u: infer_args(write_records(t / "d.json", 2), t / "o.jsonl", "http://example.invalid/v1"),
+        ("HTTP_PROXY", "Invalid port"), env={"HTTP_PROXY": "http://proxy:abc", "http_proxy": "http://proxy:abc"}),
     Row("models: a 200 that is not JSON", lambda t, u: _without_model(_plain()(t, u)), ("models", "not JSON"),
         models=_models(b"<html>a web page</html>")),  # fmt: skip
     Row("models: JSON without data[].id", lambda t, u: _without_model(_plain()(t, u)), ("models", "data[].id"),
@@ -342,7 +353,7 @@ def test_bad_input_infer(row: Row, tmp_path):
     """One line, non-zero exit, and not one request sent (the checks come first); or the exact result."""
     server = FakeServer([], models=row.models) if row.models else FakeServer([])
     try:
-        proc = run_cli(row.setup(tmp_path, server.url), tmp_path)
+        proc = run_in(row.setup(tmp_path, server.url), tmp_path, env=row.env)
         if row.ok:
             assert_ok(proc)
         else:
