@@ -113,7 +113,7 @@ def run(
                 atomic_write_jsonl(output, (_final_row(r, done[r.index]) for r in wanted))
                 written = output
             except OSError as exc:  # every answer is in the journal: the rerun writes the file without a request
-                error = os_problem(output, exc)
+                error = f"{output}: {exc.strerror or exc}"  # the file, never the name of its temp file
     finally:
         writer.close()
     answered = [done[r.index] for r in wanted if r.index in done]
