@@ -22,7 +22,6 @@ from .journal import (
     ProgressError,
     ProgressWriter,
     check_settings,
-    os_problem,
     progress_path,
     prompt_hash,
     read_progress,
@@ -47,26 +46,25 @@ class OutputError(ValueError):
 
 def check_output(output: str | os.PathLike, dataset: str | os.PathLike | None = None) -> None:
     """Check, before the first request, that the final file and its journal can be written where they go: not a
-    folder, not the dataset itself, in a folder that exists or can be made, where a file can be created (a real
-    create and remove: it also sees a read-only file system, which permission bits do not show to root)."""
+    folder, not the dataset itself, under a folder (the nearest one that exists) where a file can be created (a
+    real create and remove: it also sees a read-only file system, which permission bits do not show to root)."""
     output = Path(output)
     for path in (output, progress_path(output)):
         if path.is_dir():
             raise OutputError(f"{path}: is a folder; give --output a file path (e.g. {path / PREDICTIONS_FILE})")
     if dataset is not None and output.exists() and output.resolve() == Path(dataset).resolve():
         raise OutputError(f"{output}: is the dataset being predicted; give --output another file")
+    place = output.parent  # the nearest folder that exists: nothing is made before the run starts
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        raise OutputError(f"cannot make the output's folder {output.parent}: {place} is a file")
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):  # a file where a folder of the path should be
-        raise OutputError(f"cannot make the output's folder {output.parent}: a part of that path is a file") from None
-    except OSError as exc:
-        raise OutputError(f"cannot make the output's folder: {os_problem(output.parent, exc)}") from None
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=place)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"{output.parent}: cannot write {output.name} there ({exc.strerror or exc})") from None
+        raise OutputError(f"{place}: cannot write {output.name} there ({exc.strerror or exc})") from None
 
 
 def run(
