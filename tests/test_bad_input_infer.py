@@ -350,15 +350,18 @@ ROWS = [
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_bad_input_infer(row: Row, tmp_path):
-    """One line, non-zero exit, and not one request sent (the checks come first); or the exact result."""
+    """One line, non-zero exit, not one request sent (the checks come first) and nothing written (not even a
+    folder); or the exact result."""
     server = FakeServer([], models=row.models) if row.models else FakeServer([])
     try:
-        proc = run_in(row.setup(tmp_path, server.url), tmp_path, env=row.env)
+        args = row.setup(tmp_path, server.url)
+        before = sorted(tmp_path.rglob("*"))
+        proc = run_in(args, tmp_path, env=row.env)
         if row.ok:
             assert_ok(proc)
         else:
             assert_user_error(proc, row.needles)
-            assert server.posts == 0
+            assert server.posts == 0 and sorted(tmp_path.rglob("*")) == before
             assert server.gets <= 1  # a model list that cannot be read is not asked for again
     finally:
         server.close()
@@ -371,11 +374,11 @@ def test_no_server_is_one_line_at_once_naming_the_url_and_how_to_start_one(tmp_p
     """Nothing on the port: not 9 attempts with backoff doubling from 30 s (hours), but one line now."""
     url = f"http://127.0.0.1:{free_port()}/v1"
     for model in (["--model", "m"], []):
-        args = infer_args(write_records(tmp_path / "d.json", 2), tmp_path / "o.jsonl", url, "--max-retries", "8",
-                          "--backoff", "30")  # fmt: skip
+        args = infer_args(write_records(tmp_path / "d.json", 2), tmp_path / "out" / "o.jsonl", url, "--max-retries",
+                          "8", "--backoff", "30")  # fmt: skip
         args = args if model else _without_model(args)
         line = assert_user_error(run_cli(args, tmp_path), (url, "no server answers", "make api", "make serve-vllm"))
-        assert "Connection refused" in line
+        assert "Connection refused" in line and not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------- Ctrl-C against a slow server
