@@ -182,3 +182,5 @@ def _lock(fd: int, path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise ProgressError(f"{path}: another `python -m infer` run is writing this file") from None
+    except OSError as exc:  # e.g. no locks on this file system
+        raise ProgressError(f"{path}: cannot lock it ({exc.strerror or exc})") from None
