@@ -1,4 +1,5 @@
-"""Bad input and faults of ``python -m infer`` (``make predict-api``) and of the CLUENER download (issue 17).
+"""Bad input and faults of ``python -m infer`` (``make predict-api``) (issue 17; the download's are in
+test_bad_input_download.py).
 
 Every row runs the real command line as a subprocess and asserts a user error -- a non-zero exit and exactly one
 ``error:`` line naming the argument, path or URL, never a traceback -- or the exact result. The faults are real:
@@ -9,13 +10,12 @@ Every row runs the real command line as a subprocess and asserts a user error --
   (every record once, none asked twice);
 - a full disk is a real small tmpfs (mounted where this process may mount, else RLIMIT_FSIZE in the child: EFBIG);
 - a read-only folder is a real read-only tmpfs (else a 0555 folder, which only binds a non-root user);
-- no server is a real port nothing listens on, and a download cut short is a real HTTP server that closes early.
+- no server is a real port nothing listens on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import resource
@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,8 +35,6 @@ from fake_openai import FakeServer, chat_answer
 from fault_harness import ROOT, assert_ok, assert_user_error, run_cli
 from llm_assets import free_port
 
-from cluener import layout
-from cluener.download import SHA256
 from infer.journal import progress_path, read_progress
 from infer.records import load_records
 
@@ -489,75 +486,5 @@ def test_a_read_only_output_folder_is_one_line_before_the_first_request(tmp_path
             line = assert_user_error(run_cli(args, tmp_path), (str(folder),))
             assert "Read-only file system" in line or "Permission denied" in line
             assert server.posts == 0 and list(folder.iterdir()) == []
-    finally:
-        server.close()
-
-
-# ---------------------------------------------------------------- the CLUENER download
-
-
-def _archive(cluener_dir: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in SHA256:
-            archive.writestr(f"cluener_public/{name}", (cluener_dir / name).read_bytes())
-    return buffer.getvalue()
-
-
-class ArchiveServer:
-    """Serves ``bodies[path] = (body, declared Content-Length or None)``; the connection closes after the body, so a
-    declared length over the body is a download cut short."""
-
-    def __init__(self, bodies: dict[str, tuple[bytes, int | None]]):
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                body, declared = bodies[self.path]
-                self.send_response(200)
-                self.send_header("Content-Type", "application/zip")
-                if declared is not None:
-                    self.send_header("Content-Length", str(declared))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-DOWNLOAD_ROWS = [  # (id, body of the good archive -> (body, Content-Length), needles of the error; None: ok)
-    ("a good archive", lambda good: (good, len(good)), None),
-    ("a body shorter than its Content-Length", lambda good: (good[: len(good) // 2], len(good)),
-     ("cut short after", " bytes of ")),  # fmt: skip
-    ("a truncated zip, length as sent", lambda good: (good[: len(good) // 2], len(good) // 2),
-     ("not a valid CLUENER zip archive",)),  # fmt: skip
-    ("a truncated zip, no Content-Length", lambda good: (good[:-100], None), ("not a valid CLUENER zip archive",)),
-    ("an HTML page instead of a zip", lambda good: (b"<html>quota exceeded</html>", 27),
-     ("not a valid CLUENER zip archive", "File is not a zip file")),  # fmt: skip
-    ("a zip with a damaged member", lambda good: (good[:200] + bytes(b ^ 0xFF for b in good[200:4000]) + good[4000:],
-     len(good)), ("not a valid CLUENER zip archive",)),  # fmt: skip
-]
-
-
-@pytest.mark.parametrize("make_body, needles", [r[1:] for r in DOWNLOAD_ROWS], ids=[r[0] for r in DOWNLOAD_ROWS])
-def test_a_bad_download_is_one_line_and_leaves_nothing(tmp_path, cluener_dir, make_body, needles):
-    """``python -m cluener.download`` (what `make data` does without CLUENER_DIR) from a real local server: a bad
-    body is one line naming the URL, and data/raw is left as it was (absent here); a good one is extracted."""
-    server = ArchiveServer({"/cluener_public.zip": make_body(_archive(Path(cluener_dir)))})
-    try:
-        url, dest = f"{server.url}/cluener_public.zip", tmp_path / "data" / "raw"
-        proc = run_cli(["-m", "cluener.download", "--url", url, "--dest", str(dest)], tmp_path)
-        if needles is None:
-            assert_ok(proc)
-            assert sorted(p.name for p in dest.iterdir()) == sorted([*layout.RAW_FILES.values(), "cluener_public.zip"])
-        else:
-            assert_user_error(proc, (url, *needles))
-            assert not dest.exists()
     finally:
         server.close()
