@@ -31,7 +31,12 @@ error (``--restart`` discards the progress). A corrupt progress line is an error
 incomplete last line (a write cut by a crash) is dropped and redone.
 
 Errors. Connection errors, timeouts, HTTP 429 and 5xx are retried with exponential backoff and jitter (honouring
-``Retry-After``); any other HTTP error stops the run at once. Either way what was done is kept.
+``Retry-After``); any other HTTP error stops the run at once. Either way what was done is kept. Retries are for a
+server that was answering: nothing listening at ``--base-url`` is one line at once, saying how to start a server
+(``make api`` / ``make serve-vllm``). Every argument, the dataset and every output path (not a folder, in a place
+where a file can be created) are checked before the first request. A full disk stops the run with one line naming
+the file; the progress file keeps whole lines only, so the rerun resumes exactly. Ctrl-C stops at once (requests in
+flight are dropped, to be asked again by the rerun; exit 130); a second Ctrl-C while it stops exits on the spot.
 
 The API key comes from the environment only: ``API_KEY`` (what ``llamafactory-cli api`` checks), else
 ``OPENAI_API_KEY``.

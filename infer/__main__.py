@@ -6,56 +6,126 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cluener.layout import (
     API_SUFFIX,
     RECIPE_DIR,
     REPORTING_SPLIT,
+    SPLITS,
     RecipeError,
+    RunNameError,
+    check_run_name,
     dataset_for_split,
     predictions_path,
     split_of,
 )
 
 from .client import DEFAULT_BASE_URL, Client, RequestError
-from .journal import ProgressError, progress_path
+from .journal import ProgressError, os_problem, progress_path
 from .recipe import recipe_defaults
 from .records import DataError, load_records, resolve_dataset
-from .runner import run
+from .runner import OutputError, check_output, run
+
+MAX_CONCURRENCY = 1024  # requests in flight, one thread each; servers queue beyond a few hundred anyway
+MAX_TIMEOUT = 86400.0  # seconds per request: a day
 
 
 def _json_object(text: str) -> dict[str, Any]:
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not JSON")
+
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = json.loads(text, parse_constant=refuse)  # NaN / Infinity: Python reads them, no server does
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("expected a JSON object")
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
+def _integer(text: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"{value} is out of range: must be >= {low}" + (f" and <= {high}" if high else ""))
     return value
 
 
+def _positive_int(text: str) -> int:
+    return _integer(text, 1)
+
+
 def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
+    return _integer(text, 0)
+
+
+def _concurrency(text: str) -> int:
+    return _integer(text, 1, MAX_CONCURRENCY)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value):  # nan, inf
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
     return value
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError("must be >= 0")
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: must be >= 0")
     return value
+
+
+def _timeout(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= MAX_TIMEOUT:  # 0 would fail every connection ("Operation now in progress")
+        raise argparse.ArgumentTypeError(f"{text} is out of range: must be > 0 and <= {MAX_TIMEOUT:.0f} seconds")
+    return value
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or over 65535
+        port = 0
+    if port == 0:
+        port_text = parts.netloc.rpartition(":")[2]
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has a bad port {port_text!r}: must be a number from 1 to 65535 (make predict-api: API_PORT=)"
+        )
+    return text
+
+
+def _split(text: str) -> str:
+    if text not in SPLITS:
+        raise argparse.ArgumentTypeError(f"unknown split {text!r}: expected one of {', '.join(SPLITS)}")
+    return text
+
+
+def _recipe_name(text: str) -> str:
+    try:
+        return check_run_name(text)  # a folder name under saves/: never a path
+    except RunNameError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a recipe name (letters, digits and . _ + = -, starting with a letter or digit)"
+        ) from None
 
 
 def _split_or_name(dataset: str) -> str:
@@ -71,10 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--name",
+        type=_recipe_name,
         help="recipe basename: output under saves/<name>/predict_<split>_api/, and the "
         "dataset variant, max tokens and thinking setting of yaml_configs/*/<name>.yaml",
     )
-    parser.add_argument("--split", help="train|val|dev|test: the recipe's dataset of that split (default: dev)")
+    parser.add_argument("--split", type=_split, help="train|val|dev|test: the recipe's dataset of that split (default: dev)")
     parser.add_argument(
         "--dataset",
         help="instead of --split: a name registered in <dataset-dir>/dataset_info.json "
@@ -85,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--output", help="output file (default: saves/<name>/predict_<split>_api/generated_predictions.jsonl)"
     )
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default: {DEFAULT_BASE_URL}")
+    parser.add_argument("--base-url", type=_base_url, default=DEFAULT_BASE_URL, help=f"default: {DEFAULT_BASE_URL}")
     parser.add_argument(
         "--model",
         help="model name sent in the request (default: the only one the server lists, else the one named like "
@@ -102,8 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         '\'{"chat_template_kwargs": {"enable_thinking": false}}\' when the recipe has '
         "enable_thinking: false (hybrid Qwen3; vllm serve needs it, LLaMA-Factory ignores it)",
     )
-    parser.add_argument("--concurrency", type=_positive_int, default=8, help="requests in flight (default: 8)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default: 600)")
+    parser.add_argument(
+        "--concurrency", type=_concurrency, default=8, help=f"requests in flight, 1-{MAX_CONCURRENCY} (default: 8)"
+    )
+    parser.add_argument("--timeout", type=_timeout, default=600.0, help="seconds per request (default: 600)")
     parser.add_argument("--max-retries", type=_count, default=8, help="retries per request (default: 8)")
     parser.add_argument(
         "--backoff",
@@ -118,37 +191,73 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI. A first Ctrl-C stops the run at once, keeping every answer written so far (exit 130); a second one,
+    while it stops, exits on the spot (the journal holds whole lines only: nothing to finish)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
+    _interrupted.clear()
+    try:
+        return _main(argv)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
+
+
+_interrupted: list[bool] = []
+
+
+def _on_sigint(signum, frame) -> None:
+    if _interrupted:
+        os.write(2, b"stopped at once (a second Ctrl-C); the progress file keeps every answer written so far\n")
+        os._exit(130)
+    _interrupted.append(True)
+    raise KeyboardInterrupt
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.output and not args.name:
         parser.error("give --name (output under saves/<name>/) or --output")
+    if args.output and args.output.endswith(("/", os.sep)):
+        parser.error(f"argument --output: {args.output!r} names a folder; give a file path")
     if args.dataset and args.split and _split_or_name(args.dataset) != args.split:
         parser.error(f"--dataset {args.dataset} and --split {args.split} disagree; give one of them")
+    output = None
     try:
         recipe = recipe_defaults(args.name, args.recipe_dir)
         split = args.split or (_split_or_name(args.dataset) if args.dataset else REPORTING_SPLIT)
         dataset = args.dataset or dataset_for_split(split, recipe.dataset)
         path, columns = resolve_dataset(dataset, args.dataset_dir)
         records = load_records(path, columns)
-    except (DataError, RecipeError) as exc:
+        output = Path(args.output) if args.output else predictions_path(args.name, split, API_SUFFIX)
+        check_output(output, path)  # before the first request: a folder or a read-only place fails now
+    except (DataError, RecipeError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    output = Path(args.output) if args.output else predictions_path(args.name, split, API_SUFFIX)
+    except KeyboardInterrupt:
+        print("stopped (interrupted) before the first request", file=sys.stderr)
+        return 130
     max_tokens = args.max_tokens or recipe.max_tokens or 128
     extra_body = args.extra_body
     if extra_body is None and recipe.enable_thinking is False:
         extra_body = {"chat_template_kwargs": {"enable_thinking": False}}
-    client = Client(
-        base_url=args.base_url,
-        model=args.model,
-        max_tokens=max_tokens,
-        system=args.system,
-        extra_body=extra_body,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        backoff=args.backoff,
-        concurrency=args.concurrency,
-    )
+    try:
+        client = Client(
+            base_url=args.base_url,
+            model=args.model,
+            max_tokens=max_tokens,
+            system=args.system,
+            extra_body=extra_body,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            backoff=args.backoff,
+            concurrency=args.concurrency,
+        )
+    except RequestError as exc:  # an API key or a proxy setting that cannot be used
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    sidecar = progress_path(output)
     try:
         if client.model is None:
             models = client.list_models()
@@ -157,13 +266,16 @@ def main(argv: list[str] | None = None) -> int:
             elif args.name in models:  # vllm serve --lora-modules <recipe>=saves/<recipe>: the base and the adapter
                 client.model = args.name
             else:
+                shown = ", ".join(models[:20]) + (f", ... ({len(models) - 20} more)" if len(models) > 20 else "")
                 print(
-                    f"error: {args.base_url} serves {len(models)} models ({', '.join(models) or 'none'})"
+                    f"error: {args.base_url} serves {len(models)} models ({shown or 'none'})"
                     + (f", none named {args.name}" if args.name else "")
                     + ": set SERVED_MODEL=<one of them> (make predict-api) or --model",
                     file=sys.stderr,
                 )
                 return 1
+        else:
+            client.probe()  # nothing listening: one line now, not retries
         settings = {
             "model": client.model,
             "max_tokens": max_tokens,
@@ -181,12 +293,18 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(
             records, output, client, settings, args.concurrency, args.restart, args.limit, not args.no_progress_bar
         )
-    except (ProgressError, RequestError) as exc:
+    except (ProgressError, RequestError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        kept = f"; the answers so far are kept in {sidecar}" if sidecar.exists() else ""
+        print(f"stopped (interrupted){kept}; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except OSError as exc:  # anything not foreseen above still names its path
+        print(f"error: {os_problem(output, exc)}", file=sys.stderr)
         return 1
     finally:
         client.close()
-    sidecar = progress_path(output)
     if summary.truncated:
         print(f"warning: {summary.truncated} answers stopped at max_tokens {max_tokens}", file=sys.stderr)
     if summary.no_content:
@@ -211,4 +329,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _on_sigint)  # through the process exit, not only while main runs
     sys.exit(main())

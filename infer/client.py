@@ -2,7 +2,10 @@
 
 Connection errors, timeouts, HTTP 408/425/429 and 5xx, and a 200 whose answer cannot be read (a body cut short, not
 JSON, no ``choices[0].message``) are retried with exponential backoff and jitter (honouring ``Retry-After``), at most
-``max_retries`` times; any other HTTP error is a :class:`RequestError` at once. A ``null`` or missing ``content`` is
+``max_retries`` times; any other HTTP error is a :class:`RequestError` at once. Retries are for a server that was
+answering: a connection that cannot be made before the server ever answered (nothing listening on the port, a host
+that does not resolve) is a :class:`RequestError` at once that says how to start one, and a model list that cannot be
+read is not retried either (that server is not an OpenAI-compatible one). A ``null`` or missing ``content`` is
 not retried (greedy decoding would answer the same): it comes back as ``Answer("", reason, "null" | "missing")``,
 for the caller to count. The API key comes from the environment only: ``API_KEY`` (what ``llamafactory-cli api``
 checks), else ``OPENAI_API_KEY``. Loopback traffic never goes through a proxy from the environment.
@@ -66,24 +69,42 @@ class Client:
     concurrency: int = 8
     stop: threading.Event = field(default_factory=threading.Event)
     sleep: Callable[[float], bool] | None = None  # returns True when interrupted
+    answered: bool = False  # the server has answered once (any HTTP status): from then on, connection errors retry
 
     def __post_init__(self):
         import httpx
 
         self._httpx = httpx
+        self._lock = threading.Lock()
+        self._in_flight = 0
         headers = {}
-        api_key = os.environ.get("API_KEY") or os.environ.get("OPENAI_API_KEY")
+        variable = "API_KEY" if os.environ.get("API_KEY") else "OPENAI_API_KEY"
+        api_key = os.environ.get(variable)
         if api_key:
+            if not (api_key.isascii() and api_key.isprintable() and " " not in api_key):
+                # an HTTP header carries visible ASCII only; the key itself is never shown
+                raise RequestError(f"{variable}: the API key holds a character an HTTP header cannot carry")
             headers["Authorization"] = f"Bearer {api_key}"
-        self._client = httpx.Client(
-            base_url=self.base_url.rstrip("/") + "/",
-            headers=headers,
-            timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
-            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
-            trust_env=not _is_loopback(self.base_url),  # never send loopback traffic through an env proxy
-        )
+        try:
+            self._client = httpx.Client(
+                base_url=self.base_url.rstrip("/") + "/",
+                headers=headers,
+                timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+                limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
+                trust_env=not _is_loopback(self.base_url),  # never send loopback traffic through an env proxy
+            )
+        except (httpx.InvalidURL, ValueError, ImportError) as exc:  # a proxy URL from the environment
+            raise RequestError(
+                f"{self.base_url}: the proxy settings of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) cannot "
+                f"be used: {exc}"
+            ) from None
 
     def close(self) -> None:
+        """Close the connections, unless a request is still in flight (a worker left behind by Ctrl-C, which the
+        process exit ends): closing a socket under a thread blocked on it would let the next file opened reuse it."""
+        with self._lock:
+            if self._in_flight:
+                return
         self._client.close()
 
     def _wait(self, seconds: float) -> None:
@@ -91,20 +112,35 @@ class Client:
         if interrupted:
             raise RequestError("stopped")
 
-    def _request(self, method: str, path: str, read: Callable[[Any], Any] = lambda data: data, **kwargs) -> Any:
-        """One call with retries; ``read`` of the decoded JSON body of a 200 (raising :class:`Unreadable` retries)."""
+    def _request(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[Any], Any] = lambda data: data,
+        retry_unreadable: bool = True,
+        **kwargs,
+    ) -> Any:
+        """One call with retries; ``read`` of the decoded JSON body of a 200 (raising :class:`Unreadable` retries,
+        unless ``retry_unreadable`` is false: then it is a :class:`RequestError` at once)."""
         last_error = ""
         for attempt in range(self.max_retries + 1):
             if self.stop.is_set():
                 raise RequestError("stopped")
             retry_after = None
+            with self._lock:
+                self._in_flight += 1
             try:
                 response = self._client.request(method, path, **kwargs)
-            except self._httpx.TransportError as exc:  # refused, reset, timeouts, protocol errors
+            except (self._httpx.ConnectError, self._httpx.ConnectTimeout) as exc:
+                if not self.answered:  # nothing there to retry for: say so at once
+                    raise RequestError(no_server(self.base_url, f"{type(exc).__name__}: {exc}")) from None
+                last_error = f"{type(exc).__name__}: {exc}"
+            except self._httpx.TransportError as exc:  # reset, read timeouts, protocol errors
                 last_error = f"{type(exc).__name__}: {exc}"
             except self._httpx.HTTPError as exc:  # e.g. too many redirects, undecodable body: not transient
                 raise RequestError(f"{self.base_url}: {type(exc).__name__}: {exc}") from None
             else:
+                self.answered = True
                 if response.status_code == 200:
                     try:
                         return read(response.json())
@@ -112,19 +148,25 @@ class Client:
                         last_error = f"HTTP 200 with an answer that cannot be read: {exc}"
                     except ValueError:  # includes a body cut short
                         last_error = f"HTTP 200 with a body that is not JSON: {response.text[:200]!r}"
+                    if not retry_unreadable:
+                        raise RequestError(f"{response.url}: {last_error}") from None
                 elif response.status_code not in RETRYABLE_STATUS:
                     hint = (
                         " (the API key is read from API_KEY, else OPENAI_API_KEY)"
                         if response.status_code in (401, 403)
                         else ""
                     )
-                    raise RequestError(f"{response.url}: HTTP {response.status_code}: {response.text[:500]}{hint}")
+                    body = _excerpt(response.text, 500)
+                    raise RequestError(f"{response.url}: HTTP {response.status_code}: {body}{hint}")
                 else:
-                    last_error = f"HTTP {response.status_code}: {response.text[:200]}"
+                    last_error = f"HTTP {response.status_code}: {_excerpt(response.text, 200)}"
                     retry_after = _retry_after(response.headers.get("retry-after"))
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
             if attempt == self.max_retries:
                 break
-            delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+            delay = min(self.max_backoff, self.backoff * 2 ** min(attempt, 64)) * (0.5 + random.random() / 2)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self.max_backoff))
             self._wait(delay)
@@ -134,13 +176,29 @@ class Client:
         )
 
     def list_models(self) -> list[str]:
+        """The model names the server lists (``GET models``); a list that cannot be read is an error at once."""
+
         def read(data) -> list[str]:
             try:
-                return [str(item["id"]) for item in data["data"]]
+                ids = [item["id"] for item in data["data"]]
             except (KeyError, TypeError):
                 raise Unreadable(f"no data[].id in {str(data)[:200]}") from None
+            if not all(isinstance(name, str) and name for name in ids):
+                raise Unreadable(f"a model id is not a name: {str(ids)[:200]}")
+            return ids
 
-        return self._request("GET", "models", read)
+        return self._request("GET", "models", read, retry_unreadable=False)
+
+    def probe(self) -> None:
+        """Check that a server answers at ``base_url`` (``GET models``; any HTTP status counts): a
+        :class:`RequestError` at once when nothing is listening there."""
+        try:
+            self._client.get("models")
+        except (self._httpx.ConnectError, self._httpx.ConnectTimeout) as exc:
+            raise RequestError(no_server(self.base_url, f"{type(exc).__name__}: {exc}")) from None
+        except self._httpx.HTTPError:
+            pass  # something answered: the requests will say what is wrong, with retries where they help
+        self.answered = True
 
     def payload(self, prompt: str) -> dict[str, Any]:
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -176,6 +234,19 @@ def read_answer(data: Any) -> Answer:
     if not isinstance(content, str):
         raise Unreadable(f"choices[0].message.content is {type(content).__name__}, not a string")
     return Answer(utf8_safe(content), finish_reason)
+
+
+def no_server(base_url: str, reason: str) -> str:
+    """The one line for a server that never answered."""
+    return (
+        f"{base_url}: no server answers ({reason}); start one first: `make api RECIPE=<recipe>` (LLaMA-Factory) or "
+        "`make serve-vllm RECIPE=<recipe>` (vLLM), or point --base-url (make predict-api: API_HOST/API_PORT) at it"
+    )
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """The start of a body, on one line (an HTML error page has many)."""
+    return " ".join(text[:limit].split())
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -8,6 +8,7 @@ crash) is dropped and redone; anything else wrong is a :class:`ProgressError` na
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,13 @@ PINNED_SETTINGS = ("model", "max_tokens", "system", "extra_body")
 
 
 class ProgressError(ValueError):
-    """A progress file that is corrupt or belongs to another run (names the file and line)."""
+    """A progress file that is corrupt or belongs to another run (names the file and line), or that cannot be
+    written (names the file and the system's reason: a full disk, a read-only folder)."""
+
+
+def os_problem(path: str | os.PathLike, exc: OSError) -> str:
+    """``path: reason`` for an OSError, naming the path even where the error has none (a write to an open file)."""
+    return f"{exc.filename if exc.filename is not None else path}: {exc.strerror or exc}"
 
 
 def prompt_hash(prompt: str) -> str:
@@ -59,7 +66,10 @@ def read_progress(path: str | os.PathLike, records: list[Record]) -> Progress | 
     path = Path(path)
     if not path.exists():
         return None
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProgressError(os_problem(path, exc)) from None
     end = raw.rfind(b"\n") + 1  # bytes up to the last complete line
     dropped_tail = end < len(raw)
     lines = raw[:end].split(b"\n")[:-1]
@@ -112,8 +122,11 @@ class ProgressWriter:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise ProgressError(os_problem(path, exc)) from None
         try:
             _lock(self.fd, path)
             fsync_dir(path.parent)
@@ -123,22 +136,38 @@ class ProgressWriter:
 
     def start(self, header: dict[str, Any]) -> None:
         """Empty the file and write the header line."""
-        os.ftruncate(self.fd, 0)
+        try:
+            os.ftruncate(self.fd, 0)
+        except OSError as exc:
+            raise ProgressError(os_problem(self.path, exc)) from None
         self.append({"header": header})
 
     def keep(self, valid_bytes: int) -> None:
         """Drop anything after the last complete line (an incomplete write cut by a crash)."""
-        if os.fstat(self.fd).st_size != valid_bytes:
-            os.ftruncate(self.fd, valid_bytes)
-            os.fsync(self.fd)
+        try:
+            if os.fstat(self.fd).st_size != valid_bytes:
+                os.ftruncate(self.fd, valid_bytes)
+                os.fsync(self.fd)
+        except OSError as exc:
+            raise ProgressError(os_problem(self.path, exc)) from None
 
     def append(self, row: dict[str, Any]) -> None:
+        """One line, whole or not at all: a write that fails part-way (a full disk) is cut back off the file, and
+        the :class:`ProgressError` names the file."""
         data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
         view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        os.fsync(self.fd)
+        size = None
+        try:
+            size = os.fstat(self.fd).st_size
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            os.fsync(self.fd)
+        except OSError as exc:
+            if size is not None:
+                with contextlib.suppress(OSError):  # else the reader drops the incomplete last line
+                    os.ftruncate(self.fd, size)  # freeing space works on a full disk
+            raise ProgressError(os_problem(self.path, exc)) from None
 
     def close(self) -> None:
         os.close(self.fd)
@@ -153,3 +182,5 @@ def _lock(fd: int, path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise ProgressError(f"{path}: another `python -m infer` run is writing this file") from None
+    except OSError as exc:  # e.g. no locks on this file system
+        raise ProgressError(f"{path}: cannot lock it ({exc.strerror or exc})") from None

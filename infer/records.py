@@ -38,6 +38,8 @@ def resolve_dataset(dataset: str, dataset_dir: str | os.PathLike = ".") -> tuple
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{info_path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise DataError(f"{info_path}: {exc.strerror or exc}") from None
     if not isinstance(info, dict) or dataset not in info:
         raise DataError(f"{dataset}: not a file and not registered in {info_path}")
     entry = info[dataset]
@@ -62,6 +64,10 @@ def _field(row: dict, column: str, where: str, required: bool) -> str:
         return ""
     if not isinstance(value, str):
         raise DataError(f"{where}: {column!r} is {type(value).__name__}, not a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a JSON "\ud800" escape: no request body can carry it
+        raise DataError(f"{where}: {column!r} holds an unpaired surrogate {value[exc.start]!r} (not text)") from None
     return value
 
 
@@ -73,6 +79,8 @@ def load_records(path: str | os.PathLike, columns: dict[str, str] | None = None)
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: {exc.strerror or exc}") from None
     rows: list[tuple[str, Any]] = []
     if text.lstrip().startswith("["):
         try:
@@ -80,8 +88,8 @@ def load_records(path: str | os.PathLike, columns: dict[str, str] | None = None)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
         rows = [(f"{path}: record {i}", row) for i, row in enumerate(data, start=1)]
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
+    else:  # JSON lines: split on "\n" only (str.splitlines also splits on U+2028, which JSON allows raw in a string)
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:

@@ -4,16 +4,28 @@ the final ``generated_predictions.jsonl`` (atomically, in dataset order) once ev
 
 from __future__ import annotations
 
-import concurrent.futures
+import os
+import queue
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cluener.files import atomic_write_jsonl
+from cluener.layout import PREDICTIONS_FILE
 
-from .client import Client, RequestError
-from .journal import PROGRESS_FORMAT, ProgressWriter, check_settings, progress_path, prompt_hash, read_progress
+from .client import Answer, Client, RequestError
+from .journal import (
+    PROGRESS_FORMAT,
+    ProgressError,
+    ProgressWriter,
+    check_settings,
+    progress_path,
+    prompt_hash,
+    read_progress,
+)
 from .records import Record
 
 
@@ -26,6 +38,33 @@ class Summary:
     output: Path | None
     error: str | None = None
     no_content: int = 0  # answers without content (null or missing): written with "no_content", counted by eval
+
+
+class OutputError(ValueError):
+    """An output path that cannot be written (names the path and the reason)."""
+
+
+def check_output(output: str | os.PathLike, dataset: str | os.PathLike | None = None) -> None:
+    """Check, before the first request, that the final file and its journal can be written where they go: not a
+    folder, not the dataset itself, under a folder (the nearest one that exists) where a file can be created (a
+    real create and remove: it also sees a read-only file system, which permission bits do not show to root)."""
+    output = Path(output)
+    for path in (output, progress_path(output)):
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; give --output a file path (e.g. {path / PREDICTIONS_FILE})")
+    if dataset is not None and output.exists() and output.resolve() == Path(dataset).resolve():
+        raise OutputError(f"{output}: is the dataset being predicted; give --output another file")
+    place = output.parent  # the nearest folder that exists: nothing is made before the run starts
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        raise OutputError(f"cannot make the output's folder {output.parent}: {place} is a file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=place)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{place}: cannot write {output.name} there ({exc.strerror or exc})") from None
 
 
 def run(
@@ -41,6 +80,7 @@ def run(
     """Answer every record not yet in the progress file; write the final file when all are done."""
     output = Path(output)
     sidecar = progress_path(output)
+    check_output(output)
     writer = ProgressWriter(sidecar)  # locked from here on: a second run on the same output stops
     try:
         if restart and output.exists():
@@ -67,8 +107,11 @@ def run(
         complete = all(r.index in done for r in wanted)
         written = None
         if complete and error is None:
-            atomic_write_jsonl(output, (_final_row(r, done[r.index]) for r in wanted))
-            written = output
+            try:
+                atomic_write_jsonl(output, (_final_row(r, done[r.index]) for r in wanted))
+                written = output
+            except OSError as exc:  # every answer is in the journal: the rerun writes the file without a request
+                error = f"{output}: {exc.strerror or exc}"  # the file, never the name of its temp file
     finally:
         writer.close()
     answered = [done[r.index] for r in wanted if r.index in done]
@@ -86,47 +129,70 @@ def _final_row(record: Record, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer(pending, client, writer, done, concurrency, total, progress_bar) -> tuple[int, str | None]:
+    """Answer ``pending`` with ``concurrency`` worker threads; only this thread writes the journal.
+
+    The workers are daemon threads, so that Ctrl-C ends the run at once: the answers written so far are in the
+    journal, and a request left in flight is simply asked again by the rerun (the process exit ends its thread;
+    nothing waits for its timeout). A failed request, or a journal that cannot be written, stops the workers taking
+    new records; on a request error the answers already in flight are still waited for and kept.
+    """
     from tqdm import tqdm
 
-    new = 0
-    error = None
-    queue = iter(pending)
-    in_flight: dict[concurrent.futures.Future, Record] = {}
-    bar = tqdm(total=total, initial=total - len(pending), unit="ex", disable=not progress_bar, dynamic_ncols=True)
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="api_predict")
-    try:
+    jobs: queue.SimpleQueue[Record] = queue.SimpleQueue()
+    results: queue.SimpleQueue[tuple[Record, Answer | None, BaseException | None] | None] = queue.SimpleQueue()
+    for record in pending:
+        jobs.put(record)
 
-        def refill() -> None:
-            while error is None and len(in_flight) < concurrency:
-                record = next(queue, None)
-                if record is None:
-                    return
-                in_flight[pool.submit(client.complete, record.prompt)] = record
-
-        refill()
-        while in_flight:
-            finished, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in finished:
-                record = in_flight.pop(future)
+    def work() -> None:
+        try:
+            while not client.stop.is_set():
                 try:
-                    answer = future.result()
-                except RequestError as exc:
-                    if error is None:
-                        error = f"record {record.index}: {exc}"
-                        client.stop.set()  # stop retrying elsewhere; answers already in flight are still kept
-                    continue
-                entry = {"predict": answer.text, "finish_reason": answer.finish_reason}
-                if answer.no_content:
-                    entry["no_content"] = answer.no_content
+                    record = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    results.put((record, client.complete(record.prompt), None))
+                except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which decides
+                    results.put((record, None, exc))  # first: a "stopped" of another worker comes after it
+                    client.stop.set()  # no worker takes another record; the others' answers in flight are kept
+        finally:
+            results.put(None)  # this worker is done
+
+    workers = [
+        threading.Thread(target=work, name=f"infer-worker-{i}", daemon=True)
+        for i in range(min(concurrency, len(pending)))
+    ]
+    new, error, running = 0, None, len(workers)
+    bar = tqdm(total=total, initial=total - len(pending), unit="ex", disable=not progress_bar, dynamic_ncols=True)
+    try:
+        for worker in workers:
+            worker.start()
+        while running:
+            item = results.get()
+            if item is None:
+                running -= 1
+                continue
+            record, answer, exc = item
+            if exc is not None:
+                if not isinstance(exc, RequestError):
+                    raise exc  # a bug, not the server: let it show
+                if error is None:
+                    error = f"record {record.index}: {exc}"
+                continue
+            entry = {"predict": answer.text, "finish_reason": answer.finish_reason}
+            if answer.no_content:
+                entry["no_content"] = answer.no_content
+            try:
                 writer.append({"index": record.index, "prompt_sha256": prompt_hash(record.prompt), **entry})
-                done[record.index] = entry
-                new += 1
-                bar.update(1)
-            refill()
+            except ProgressError as journal_error:  # a full disk: what is written stays exact
+                client.stop.set()
+                return new, str(journal_error)
+            done[record.index] = entry
+            new += 1
+            bar.update(1)
     except KeyboardInterrupt:
         client.stop.set()
         error = "interrupted"
     finally:
-        pool.shutdown(wait=error != "interrupted", cancel_futures=True)
         bar.close()
     return new, error

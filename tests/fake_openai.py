@@ -16,12 +16,18 @@ def chat_answer(content="{}", finish_reason="stop", message: dict | None = None)
 GOOD = (200, chat_answer())
 
 
-class FakeServer:
-    """Answers ``GET /v1/models`` with one model and each ``POST /v1/chat/completions`` from ``script`` (a list of
-    ``(status, body bytes)``, one per request in arrival order; when it runs out, ``after``)."""
+MODELS = (200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
 
-    def __init__(self, script: list[tuple[int, bytes]], after: tuple[int, bytes] = GOOD):
-        self.script, self.after, self.posts = list(script), after, 0
+
+class FakeServer:
+    """Answers ``GET /v1/models`` with ``models`` (one model by default) and each ``POST /v1/chat/completions``
+    from ``script`` (a list of ``(status, body bytes)``, one per request in arrival order; when it runs out,
+    ``after``). It counts the GETs and the POSTs."""
+
+    def __init__(
+        self, script: list[tuple[int, bytes]], after: tuple[int, bytes] = GOOD, models: tuple[int, bytes] = MODELS
+    ):
+        self.script, self.after, self.models, self.posts, self.gets = list(script), after, models, 0, 0
         self.lock = threading.Lock()
         server = self
 
@@ -37,7 +43,9 @@ class FakeServer:
                 self.wfile.write(body)
 
             def do_GET(self):
-                self._send(200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
+                with server.lock:
+                    server.gets += 1
+                self._send(*server.models)
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))

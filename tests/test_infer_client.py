@@ -50,8 +50,24 @@ def test_retries_are_bounded_and_other_errors_are_not_retried(stub):
     assert len(stub.requests) == 5
 
 
-def test_connection_refused_is_retried_then_reported(tmp_path):
-    client = Client(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", backoff=0.001, max_retries=2)
-    with pytest.raises(RequestError, match=r"gave up after 3 attempts; last error: ConnectError"):
+def test_a_refused_connection_before_any_answer_is_reported_at_once(tmp_path):
+    """Nothing listening: no retries (the slept backoffs would be 1 s doubling); the error says how to start one."""
+    waits: list[float] = []
+    client = Client(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", max_retries=8,
+                    sleep=lambda seconds: waits.append(seconds) or False)  # fmt: skip
+    with pytest.raises(RequestError, match=r"no server answers \(ConnectError.*make api.*make serve-vllm"):
         client.complete("x")
+    with pytest.raises(RequestError, match=r"no server answers"):
+        client.probe()
+    assert waits == []
+    client.close()
+
+
+def test_a_refused_connection_after_the_server_answered_is_retried_then_reported(stub):
+    client = client_for(stub, max_retries=2)
+    assert client.complete("x").text == "echo:x"
+    stub.server.shutdown()
+    stub.server.server_close()
+    with pytest.raises(RequestError, match=r"gave up after 3 attempts; last error: ConnectError"):
+        client.complete("y")
     client.close()
