@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
 
-from .files import atomic_write_bytes, sha256_file
+from .files import atomic_write_bytes, sha256_file, temp_dir_in
 from .layout import DATA_DIR, RAW_DIR, RAW_FILES
 from .reader import SourceError
 
@@ -58,7 +57,7 @@ def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout:
         ) from None
     atomic_write_bytes(dest / "cluener_public.zip", payload)
     # Extract into a scratch folder and verify there: a bad archive never leaves files that look like a source.
-    scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=dest))
+    scratch = temp_dir_in(dest, prefix=".extract.")
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
