@@ -8,6 +8,8 @@ import pytest
 
 from cluener.files import temp_dir_in
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 @pytest.mark.parametrize("parent", ["rel", "./rel", "sub/../rel"])
 def test_temp_dir_in_keeps_the_parent_form(tmp_path, monkeypatch, parent):

@@ -15,6 +15,8 @@ import pytest
 from cluener.layout import CURRENT_SET, DATA_SETS, MANIFEST
 from cluener.publish import publish
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 FORMS = {
     "relative": lambda root: Path("data"),
     "dot-relative": lambda root: Path("./data"),
