@@ -105,9 +105,18 @@ VLLM_LOADERS := .cache/vllm-loaders/.installed
 $(VLLM_LOADERS): requirements-vllm-loaders.txt scripts/install_vllm_loaders.sh | $(STAMP)
 	bash scripts/install_vllm_loaders.sh .cache/vllm-loaders $(VENV)
 
-test: $(STAMP) $(VLLM_LOADERS) ## Run the test suite (CPU; builds its own tiny Qwen3; CLUENER from CLUENER_DIR, ../shared, data/raw or a download)
+test: $(STAMP) $(VLLM_LOADERS) ## Run the test suite (CPU; builds its own tiny Qwen3; CLUENER from CLUENER_DIR, ../shared, data/raw or a download), then the light tiers
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+	@for v in $(LIGHT_PYTHONS); do bash scripts/test_light.sh $$v || exit 1; done
+
+# The light tier (tests/light_tier.py): the tests that import no torch, on another Python, in .venv-<version> from
+# requirements-light.txt. A missing interpreter is one "skipped" line; with REQUIRE_PYTHONS=1 (CI) an error.
+LIGHT_PYTHONS := 3.12 3.13
+PYTHON_VERSION ?= 3.12
+.PHONY: test-light
+test-light: ## The torch-free tests on PYTHON_VERSION=3.12|3.13 (python3.X on PATH, else pyenv's), in .venv-3.X
+	bash scripts/test_light.sh $(PYTHON_VERSION)
 
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
 	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))

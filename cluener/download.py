@@ -8,13 +8,12 @@ import io
 import os
 import shutil
 import sys
-import tempfile
 import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
 
-from .files import atomic_write_bytes, sha256_file
+from .files import atomic_write_bytes, sha256_file, temp_dir_in
 from .layout import DATA_DIR, RAW_DIR, RAW_FILES
 from .reader import SourceError
 
@@ -65,7 +64,7 @@ def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout:
     try:
         dest.mkdir(parents=True, exist_ok=True)
         # Extract into a scratch folder and verify there: a bad archive never leaves files that look like a source.
-        scratch = Path(tempfile.mkdtemp(prefix=".extract.", dir=dest))
+        scratch = temp_dir_in(dest, prefix=".extract.")
     except OSError as exc:
         raise SourceError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
     try:

@@ -1,4 +1,5 @@
-"""Small file helpers: atomic writes (temp file + rename; a whole folder at once), sha256, text safe for UTF-8."""
+"""Small file helpers: atomic writes (temp file + rename; a whole folder at once), sha256, text safe for UTF-8, and
+temp folders in the caller's own path form on every Python version (:func:`temp_dir_in`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
+
+
+def temp_dir_in(parent: str | os.PathLike, prefix: str = "", suffix: str = "") -> Path:
+    """A fresh folder in ``parent``, as ``parent / <name>``: the same form as ``parent`` (relative stays relative).
+
+    ``tempfile.mkdtemp(dir=parent)`` returns ``parent``'s form up to Python 3.11 and an absolute path from 3.12 on;
+    a caller that compared its result with ``parent``'s entries removed its own folder on 3.12 (issue 15).
+    """
+    return Path(parent) / Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent)).name
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -58,7 +68,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = temp_dir_in(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         yield tmp
         os.chmod(tmp, 0o755)
@@ -66,7 +76,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         if not path.exists():
             os.rename(tmp, path)
         elif not _exchange(tmp, path):
-            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+            aside = temp_dir_in(path.parent, prefix=f".{path.name}.", suffix=".tmp")
             os.rename(path, aside / path.name)
             os.rename(tmp, path)
             tmp = aside

@@ -176,9 +176,27 @@ def run_name(recipe: str, split: str, suffix: str | None = None) -> str:
     return f"{recipe}-{split}_{suffix}" if suffix else f"{recipe}-{split}"
 
 
+def path_under(path: str | os.PathLike, folder: str | os.PathLike) -> Path | None:
+    """``path`` relative to ``folder`` when it lies inside it, else None, whichever of the two is relative, absolute
+    or reached through a symlink: as written (normalized), then both made absolute, then both resolved.
+
+    >>> path_under("saves/r/x.jsonl", "./saves").as_posix(), path_under("reports/x", "saves")
+    ('r/x.jsonl', None)
+    """
+    forms = (lambda p: Path(os.path.normpath(p)), lambda p: Path(os.path.abspath(p)), lambda p: Path(p).resolve())
+    for form in forms:
+        try:
+            return form(path).relative_to(form(folder))
+        except ValueError:
+            continue
+    return None
+
+
 def parse_predictions_path(path: Path, saves_dir: Path) -> tuple[str, str] | None:
     """(split, run name) of ``saves/<recipe>/predict_<split>[_<suffix>]/generated_predictions.jsonl``, else None."""
-    rel = Path(path).relative_to(saves_dir)
+    rel = path_under(path, saves_dir)
+    if rel is None:
+        return None
     match = _PREDICT_DIR.match(rel.parent.name)
     if len(rel.parts) != 3 or rel.name != PREDICTIONS_FILE or not match:
         return None
@@ -195,6 +213,8 @@ def training_dir_of(predictions: str | os.PathLike) -> Path | None:
     True
     """
     predictions = Path(predictions)
+    if len(predictions.parts) < 3 or ".." in predictions.parts:  # the folders' names are in the absolute path
+        predictions = Path(os.path.abspath(predictions))
     return predictions.parent.parent if _ANY_PREDICT_DIR.match(predictions.parent.name) else None
 
 
@@ -213,6 +233,19 @@ def check_run_name(name: str) -> str:
             "digit (it becomes a folder under reports/)"
         )
     return name
+
+
+def recipe_label(path: str | os.PathLike) -> str:
+    """One name for a recipe file however its path was written: ``yaml_configs/<kind>/<recipe>.yaml`` for a
+    project recipe (given relative, absolute or with ``./``), else the path normalized.
+
+    >>> recipe_label("/home/u/proj/yaml_configs/train/r.yaml"), recipe_label("./yaml_configs/train/r.yaml")
+    ('yaml_configs/train/r.yaml', 'yaml_configs/train/r.yaml')
+    >>> recipe_label("my/../r.yaml")
+    'r.yaml'
+    """
+    path = Path(os.path.normpath(path))
+    return "/".join(path.parts[-3:]) if len(path.parts) >= 3 and path.parts[-3] == RECIPE_DIR else path.as_posix()
 
 
 def report_dir(name: str, reports_dir: str | os.PathLike = REPORTS_DIR) -> Path:

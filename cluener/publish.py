@@ -24,12 +24,11 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .files import atomic_write_json, fsync_dir
+from .files import atomic_write_json, fsync_dir, temp_dir_in
 from .layout import ALPACA_COLUMNS, CURRENT_SET, DATA_SETS, MANIFEST
 
 LOCK_FILE = ".build.lock"
@@ -98,7 +97,7 @@ def _point(link: Path, target: str) -> None:
 
 def _new_set_dir(sets: Path, label: str) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    return Path(tempfile.mkdtemp(prefix=f"{stamp}-{label}-", dir=sets))
+    return temp_dir_in(sets, prefix=f"{stamp}-{label}-")
 
 
 def _adopt_plain_files(data_dir: Path, stable: dict[str, Path]) -> None:
@@ -164,7 +163,7 @@ def _publish(data_dir: Path, files: dict[str, str], manifest: dict, label: str) 
     _point(data_dir / CURRENT_SET, f"{DATA_SETS}/{final.name}")  # the switch
     fsync_dir(data_dir)
     for old in sets.iterdir():  # the other sets, and what killed builds left
-        if old == final:
+        if old.name == final.name:  # by name in sets/: a path's form (relative, absolute, symlinked) says nothing
             continue
         if old.is_dir() and not old.is_symlink():
             shutil.rmtree(old, ignore_errors=True)

@@ -16,6 +16,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from cluener.layout import recipe_label
+
 NOT_CONFIG = ("seed", "output_dir", "name")
 SELECT_SPLIT = "val"
 SELECT_METRIC = ("official", "macro_f1")
@@ -56,7 +58,7 @@ def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
             continue
         if run.get("official") is None or "ensemble" in run:
             continue
-        key = (card["recipe"], config_key(card))
+        key = (recipe_label(card["recipe"]), config_key(card))  # the same recipe however its path was written
         group = groups.setdefault(key, Group(*key))
         group.runs.setdefault(run["split"], []).append(run)
     out: dict[str, list[Group]] = {}

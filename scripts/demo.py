@@ -42,7 +42,7 @@ RECIPE = "demo_tiny_qwen3_full_sft"
 MODEL_DIR = ROOT / SAVES_DIR / "demo" / "tiny-qwen3"
 # The first 16 train sentences (the recipes' max_samples): a split of its own, named for what it is.
 SPLIT_NAME = "train16"
-PREDICT_DIR = ROOT / predict_dir(RECIPE, SPLIT_NAME)  # the predict recipe's output_dir
+PREDICT_DIR = predict_dir(RECIPE, SPLIT_NAME)  # the predict recipe's output_dir, under ROOT (the steps' cwd)
 RUN = run_name(RECIPE, SPLIT_NAME)
 BIN = Path(sys.executable).parent
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data_cmd = [sys.executable, "-m", "cluener.build"]
     if args.cluener_dir:
-        data_cmd += ["--cluener-dir", args.cluener_dir]
+        data_cmd += ["--cluener-dir", os.path.abspath(args.cluener_dir)]  # the steps run in ROOT, not here
     step("data", data_cmd)
     step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
                         str(data_file(dataset_name("train")))])  # fmt: skip
@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
          logs / "predict.log")  # fmt: skip
 
     # The gold of the 16 sentences the recipe trained and predicted on (max_samples takes the first 16).
-    gold = PREDICT_DIR.relative_to(ROOT) / "gold.json"
+    gold = PREDICT_DIR / "gold.json"
     atomic_write_jsonl(ROOT / gold, [ex.to_cluener() for ex in load_split("train", ROOT / DATA_DIR)[:16]])
-    predictions = PREDICT_DIR.relative_to(ROOT) / PREDICTIONS_FILE
+    predictions = PREDICT_DIR / PREDICTIONS_FILE
     step("report", [sys.executable, "-m", "eval", "score", str(predictions), "--gold", str(gold),
                     "--split-name", SPLIT_NAME, "--name", RUN])  # fmt: skip
 

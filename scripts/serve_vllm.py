@@ -35,7 +35,7 @@ def load(kind: str, recipe: str) -> dict:
     """The recipe's YAML (cluener.layout reads it); a missing file is an error here, not an empty recipe."""
     path = recipe_path(kind, recipe, ROOT / RECIPE_DIR)
     if not path.is_file():
-        raise RecipeError(f"{path.relative_to(ROOT)}: no such recipe (RECIPE={recipe})")
+        raise RecipeError(f"{recipe_path(kind, recipe)}: no such recipe (RECIPE={recipe})")
     return read_recipe(kind, recipe, ROOT / RECIPE_DIR)
 
 

@@ -196,7 +196,8 @@ class Sweep:
             if metrics.get("predictions_sha256") == sha256_file(pred):
                 self.log(f"{self.reports / name}/: up to date")
                 return metrics
-        cmd = [sys.executable, "-m", "eval", "score", str(pred.relative_to(self.root)), "--split", split,
+        rel = predictions_in(self.folder(combo), split)  # the path as the project names it, under root (cwd)
+        cmd = [sys.executable, "-m", "eval", "score", str(rel), "--split", split,
                "--name", name, "--reports", str(self.reports)]  # fmt: skip
         self.log(f"$ {' '.join(cmd)}")
         if subprocess.run(cmd, cwd=self.root).returncode != 0:

@@ -31,7 +31,7 @@ def candidates(root: Path, environ: Mapping[str, str]) -> list[tuple[str, Path]]
     """The folders looked at, in order, each with the name a message gives it."""
     found = []
     if environ.get(ENV):
-        found.append((f"${ENV}", Path(environ[ENV]).expanduser()))
+        found.append((f"${ENV}", Path(environ[ENV]).expanduser().absolute()))  # tests run commands in other folders
     found.append(("../shared/cluener2020", root.parent / "shared" / "cluener2020"))
     found.append(("make data's copy", root / DATA_DIR / RAW_DIR))
     found.append(("the download cache", cache_dir(root)))

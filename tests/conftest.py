@@ -14,6 +14,40 @@ TINY_QWEN3 = ROOT / ".cache" / "tiny-qwen3"
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from light_tier import LIGHT_PACKAGES, LIGHT_TIER, is_light_module  # noqa: E402
+
+
+# ---------------------------------------------------------------- the light tier (tests/light_tier.py)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """In the light tier, only light test modules are collected (the others import torch; each is listed in
+    light_tier.HEAVY_MODULES, which tests/test_light_tier.py checks)."""
+    if LIGHT_TIER and collection_path.name.startswith("test_") and collection_path.suffix == ".py":
+        return not is_light_module(collection_path)
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """The doctests of the light packages are light tests."""
+    from cluener.layout import path_under
+
+    for item in items:
+        where = path_under(item.path, ROOT) if isinstance(item, pytest.DoctestItem) else None
+        if where is not None and where.parts[0] in LIGHT_PACKAGES:
+            item.add_marker(pytest.mark.light)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In the light tier a light test skipped for a missing module (``pytest.importorskip``) is a failure: a light
+    test that needs what the light environment lacks is a misfiled test, not one to drop without a word."""
+    outcome = yield
+    report = outcome.get_result()
+    if LIGHT_TIER and report.skipped and any(why in str(report.longrepr) for why in ("could not import", "No module")):
+        report.outcome = "failed"
+        report.longrepr = f"light tier: skipped for a missing module (mark it full or list its module heavy): {report.longrepr}"
+
 
 def __getattr__(name: str):
     """``from conftest import SHARED_CLUENER``: the CLUENER copy the tests read (tests/cluener_source.py)."""

@@ -164,10 +164,12 @@ def _on_every_step(step: Callable[[], None]) -> None:
 
 
 def _memoized(function, calls: list[tuple[list, dict]]):
-    """``function`` with the results of ``calls`` (positional args as strings, keyword args) computed now."""
+    """``function`` with the results of ``calls`` (positional args as strings, keyword args) computed now. A path
+    argument is keyed by the file it names (resolved): the command may spell it relative, absolute or via a link."""
 
     def key(args, kwargs) -> str:
-        return json.dumps([[str(a) for a in args], sorted(kwargs.items())])
+        return json.dumps([[os.path.realpath(a) if isinstance(a, (str, os.PathLike)) and os.path.exists(a) else str(a)
+                            for a in args], sorted(kwargs.items())])  # fmt: skip
 
     cache = {key(args, kwargs): function(*args, **kwargs) for args, kwargs in calls}
 

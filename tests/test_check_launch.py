@@ -10,6 +10,8 @@ import pytest
 from check_launch import LaunchError, check, main, parse
 from conftest import ROOT
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 GOOD = [
     {},
     {"NPROC_PER_NODE": "4", "FORCE_TORCHRUN": "1"},

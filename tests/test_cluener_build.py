@@ -18,6 +18,8 @@ from cluener.target import parse_target
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 FILES = dataset_names(PROMPTS)
 
 
@@ -149,6 +151,7 @@ def test_cli_prints_the_round_trip(tmp_path, cluener_dir):
     assert "official macro 1.0000 micro 1.0000" in dev_line
 
 
+@pytest.mark.full  # LLaMA-Factory reads the files: not in the light tier
 @pytest.mark.parametrize("name", ["cluener_train", "cluener_dev", "cluener_guided_val", "cluener_test"])
 def test_llamafactory_loads_the_registered_datasets(project_root, tiny_qwen3, name):
     """LLaMA-Factory's own loader and template turn our files into supervised examples with the tiny tokenizer."""

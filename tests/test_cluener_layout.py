@@ -11,6 +11,8 @@ import pytest
 from cluener import layout
 from conftest import ROOT
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def test_splits_in_one_order_and_dataset_names_round_trip():
     assert layout.SPLITS == ("train", "val", "dev", "test")
@@ -36,6 +38,7 @@ def test_predictions_and_runs_follow_one_rule():
     for bad in ("saves/r/predict_gold/generated_predictions.jsonl", "saves/r/x/predict_dev/generated_predictions.jsonl"):
         assert layout.parse_predictions_path(Path(bad), Path("saves")) is None
     assert layout.predictions_in("saves/enc", "test") == Path("saves/enc/predict_test/generated_predictions.jsonl")
+    assert layout.parse_predictions_path(Path("reports/r/predict_dev/generated_predictions.jsonl"), Path("saves")) is None
     assert layout.check_run_name("a-dev_api") == "a-dev_api"
     for bad in ("..", "a/b", "", "-x"):
         with pytest.raises(layout.RunNameError):
@@ -66,3 +69,18 @@ def test_cli_answers_the_makefile_queries():
     assert query("run-name", *guided).stdout == "qwen3_1.7b_lora_sft_guided-test\n"
     bad = query("dataset", "--recipe", "r", "--split", "gold")
     assert bad.returncode == 2 and "invalid choice: 'gold'" in bad.stderr
+
+
+def test_predictions_paths_parse_whichever_form_they_are_written_in(tmp_path, monkeypatch):
+    """A predictions path and its saves folder may each be relative, absolute or reached through a symlink."""
+    monkeypatch.chdir(tmp_path)
+    pred = layout.predictions_path("r", "dev")
+    pred.parent.mkdir(parents=True)
+    pred.touch()
+    (tmp_path / "link").symlink_to(tmp_path, target_is_directory=True)
+    for path, saves in [(pred, Path("saves")), (tmp_path / pred, Path("saves")), (pred, tmp_path / "saves"),
+                        (Path("link") / pred, Path("saves")), (Path("./saves/x/../r/predict_dev") / pred.name, Path("saves"))]:  # fmt: skip
+        assert layout.parse_predictions_path(path, saves) == ("dev", "r-dev"), (path, saves)
+    monkeypatch.chdir(pred.parent)  # `python -m eval score generated_predictions.jsonl` inside the predict folder
+    assert layout.training_dir_of(pred.name) == tmp_path / "saves" / "r"
+    assert layout.training_dir_of(Path("..") / "predict_dev" / pred.name) == tmp_path / "saves" / "r"

@@ -10,6 +10,8 @@ import pytest
 from cluener.download import SHA256, resolve_source, verify_sources
 from cluener.reader import CluenerFormatError, Entity, SourceError, read_cluener
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 GOOD = json.dumps({"text": "叶老桂在浙商银行", "label": {"name": {"叶老桂": [[0, 2]]}, "company": {"浙商银行": [[4, 7]]}}},
                   ensure_ascii=False)  # fmt: skip
 

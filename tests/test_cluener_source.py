@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from cluener_source import FILES, NoCluenerCopy, cache_dir, find_cluener
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def fake_copy(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,6 +44,13 @@ def test_discovery_order(layout):
     assert find_cluener(root, {}) == layout["raw"]  # the copy `make data` keeps
     shutil.rmtree(layout["raw"])
     assert find_cluener(root, {}) == layout["cache"]  # an earlier download
+
+
+def test_a_relative_cluener_dir_is_made_absolute(layout, tmp_path, monkeypatch):
+    """The tests run commands in other folders (temp project roots): a relative CLUENER_DIR must still find it."""
+    monkeypatch.chdir(tmp_path)
+    found = find_cluener(layout["root"], {"CLUENER_DIR": "elsewhere"})
+    assert found.is_absolute() and found == layout["env"]
 
 
 def test_a_cluener_dir_without_the_files_is_an_error_not_a_fall_through(layout, tmp_path):

@@ -10,6 +10,8 @@ import pytest
 from cluener.splits import gold_of_file, gold_of_split
 from eval.__main__ import main
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def test_gold_of_a_split_names_its_source(data_dir, built):
     gold = gold_of_split("val", data_dir)

@@ -13,6 +13,8 @@ from cluener.reader import Entity
 from cluener.labels import LABELS
 from cluener.target import FAILED, OK, REPAIRED, UNCLOSED_THINK, parse_target, render_target
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 GOOD = '{"name":["张三"],"company":["浙商银行"]}'
 GOOD_ENTITIES = {"name": ["张三"], "company": ["浙商银行"]}
 

@@ -6,6 +6,8 @@ import pytest
 
 from cluener.yaml_files import YamlFileError, apply_overrides, read_mapping
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 class CallerError(ValueError):
     pass

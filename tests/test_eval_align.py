@@ -1,5 +1,9 @@
+import pytest
+
 from eval.align import align
 from cluener.reader import Entity
+
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 
 def test_longest_first_and_no_overlap():

@@ -19,6 +19,8 @@ from eval.bootstrap import (
 )
 from eval.metrics import score_official, score_spans
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 Entity = tuple  # (label, start, end)
 
 

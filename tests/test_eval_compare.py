@@ -13,6 +13,8 @@ from eval.compare import CompareError, _p_value, compare_runs, paired_test
 
 from conftest import lf_row, write_jsonl
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def outputs(records, drop_every: int, fake_every: int) -> list[str]:
     """Gold targets with every ``drop_every``-th line emptied and every ``fake_every``-th given a wrong entity."""

@@ -11,6 +11,8 @@ from eval.ensemble import SPANS, STRINGS, EnsembleError, build_ensemble, default
 
 from conftest import lf_row, write_jsonl
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 TEXT = "张三在北京见李四"
 
 

@@ -20,6 +20,8 @@ from eval.metrics import score_official, score_spans
 
 from conftest import SHARED_CLUENER
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def test_official_hand_checked():
     # Sentence 1: gold name {张三, 李四}, pred name {张三, 王五} and address {北京} (gold has none).

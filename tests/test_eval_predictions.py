@@ -12,6 +12,8 @@ from eval.predictions import (
     read_predictions,
 )
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def write(tmp_path, content: str | bytes):
     path = tmp_path / "generated_predictions.jsonl"

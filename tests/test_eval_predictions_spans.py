@@ -21,6 +21,8 @@ from cluener.target import render_target
 
 from conftest import SHARED_CLUENER, write_jsonl
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 TEXT = "张三说张三在北京"
 GOLD = Example(TEXT, (Entity("name", 0, 2), Entity("address", 6, 8)))
 

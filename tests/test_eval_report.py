@@ -15,6 +15,8 @@ from eval.report.sections import comparison_section
 
 from conftest import SHARED_CLUENER, lf_row, write_jsonl
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 REQUIRED_KEYS = ("official.macro_f1", "official.micro_f1", "span.micro_f1", "span.macro_f1")
 
 

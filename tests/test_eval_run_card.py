@@ -20,6 +20,8 @@ from eval.run_record import RECORD_FILE, git_state, record
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 RECIPE = "yaml_configs/train/qwen3_0.6b_lora_sft.yaml"
 
 
@@ -29,6 +31,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.full  # records the installed transformers / deepspeed versions: not in the light tier
 def test_record_applies_the_overrides_and_says_unknown_outside_git(tmp_path):
     root = project(tmp_path)
     path = record(RECIPE, ["learning_rate=2e-4", "seed=7", "output_dir=saves/x"], cwd=root)
@@ -140,3 +143,10 @@ def test_no_val_no_selection_and_single_runs_no_section():
     assert "No val runs" in "\n".join(render_groups(dev_only))
     assert render_groups([run("a", "dev", 1, [], 0.5)]) == []
     assert config_key({"overrides": "unknown"}) == "unknown overrides"
+
+
+def test_one_recipe_is_one_group_however_its_path_was_written():
+    forms = [RECIPE, f"./{RECIPE}", str(ROOT / RECIPE), f"yaml_configs/../{RECIPE}"]
+    runs = [run(f"s{seed}", "val", seed, [], 0.5 + seed / 100, recipe=form) for seed, form in enumerate(forms)]
+    assert list(group_runs(runs)) == [RECIPE]
+    assert group_runs(runs)[RECIPE][0].seeds("val") == [0, 1, 2, 3]

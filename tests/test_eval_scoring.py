@@ -14,6 +14,8 @@ from eval.scoring import ERROR_CATEGORIES, NONE, score_run
 from conftest import SHARED_CLUENER, lf_row, write_jsonl
 from test_eval_metrics import reference_official
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def test_gold_outputs_score_perfectly_on_dev(tmp_path, dev_records, dev_gold):
     # Feed the `output` fields of data/cluener_dev.json back as predictions.

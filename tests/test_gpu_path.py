@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -120,6 +122,7 @@ def _gpu_without_cuda_toolkit() -> bool:
     return torch.cuda.is_available() and CUDA_HOME is None
 
 
+@pytest.mark.full  # make check-offload imports torch: not in the light tier
 def test_zero3_offload_check_stops_a_gpu_without_a_cuda_toolkit_only():
     """With a GPU, DeepSpeed compiles its CPU Adam against a CUDA toolkit: none found -> one line. Without a GPU it
     compiles it with g++ alone, so the check lets it through (tests/test_distributed.py trains with offload on CPU)."""
@@ -137,6 +140,7 @@ def test_zero3_offload_check_stops_a_gpu_without_a_cuda_toolkit_only():
     assert ok.returncode == 0, "only offload runs need the toolkit"
 
 
+@pytest.mark.full  # imports torch: not in the light tier
 def test_gpu_smoke_without_a_gpu_stops_at_its_first_step(tmp_path):
     import torch
 

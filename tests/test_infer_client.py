@@ -9,6 +9,8 @@ from llm_assets import free_port
 
 from infer.client import Client, RequestError
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 stub = infer_assets.stub  # the fixture (a local server)
 
 

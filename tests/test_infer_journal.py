@@ -11,6 +11,8 @@ from infer_assets import progress_header, progress_line
 from infer.journal import ProgressError, ProgressWriter, check_settings, progress_path, prompt_hash, read_progress
 from infer.records import Record
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def _records(n: int = 4) -> list[Record]:
     return [Record(i, f"prompt {i}", f"label {i}") for i in range(n)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import infer_assets
 from infer_assets import final_rows, progress_header, write_dataset
 from llm_assets import alpaca_records, write_dataset_dir
 
 from infer.__main__ import main
 from infer.journal import progress_path
+
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 stub = infer_assets.stub  # the fixture (a local server)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from llm_assets import ROOT
 
 from cluener.layout import dataset_for_split
 from infer.recipe import RecipeDefaults, recipe_defaults
+
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 
 def test_recipe_defaults_come_from_the_recipe_files():

@@ -9,6 +9,8 @@ from llm_assets import alpaca_records, write_dataset_dir
 
 from infer.records import DataError, load_records, resolve_dataset
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def test_prompt_is_built_like_llamafactory_alpaca_converter(tmp_path):
     rows = alpaca_records(3) + [{"instruction": "只有指令", "input": "", "output": ""}, {"instruction": "无输出"}]

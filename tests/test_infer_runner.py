@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import infer_assets
 from infer_assets import client_for, final_rows, progress_line, write_dataset
 
 from infer.journal import progress_path, read_progress
 from infer.records import load_records
 from infer.runner import run
+
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 stub = infer_assets.stub  # the fixture (a local server)
 

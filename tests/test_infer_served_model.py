@@ -13,6 +13,8 @@ from llm_assets import alpaca_records, write_dataset_dir
 
 from infer.__main__ import main
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 RECIPE = "qwen3_4b_instruct2507_lora_sft"
 
 
