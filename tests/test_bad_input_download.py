@@ -17,6 +17,8 @@ from fault_harness import assert_ok, assert_user_error, run_cli
 from cluener import layout
 from cluener.download import SHA256
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 
 def _archive(cluener_dir: Path) -> bytes:
     buffer = io.BytesIO()

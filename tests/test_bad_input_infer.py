@@ -38,6 +38,8 @@ from llm_assets import free_port
 from infer.journal import progress_path, read_progress
 from infer.records import load_records
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 POLL = 0.02  # seconds between looks at a file another process writes
 WAIT = 60  # a bound for what must happen (a hang fails the test, it never stalls the suite)
 
