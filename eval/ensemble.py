@@ -131,7 +131,7 @@ def write_ensemble(
 
     from cluener.files import sha256_file
     from cluener.layout import LABELLED_SPLITS, report_dir
-    from cluener.splits import gold_of_split
+    from cluener.splits import gold_of_split, shown_path
 
     from .report import write_run
     from .runs import score_predictions
@@ -156,7 +156,7 @@ def write_ensemble(
     metrics_info = {
         "name": name,
         "split": gold.split,
-        "predictions": str(folder / PREDICTIONS_FILE),  # written into the report folder with the report
+        "predictions": shown_path(folder / PREDICTIONS_FILE),  # written into the report folder with the report
         "predictions_sha256": digest,
         "gold": gold.description,
         "order_check": order,
