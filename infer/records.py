@@ -81,7 +81,7 @@ def load_records(path: str | os.PathLike, columns: dict[str, str] | None = None)
             raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
         rows = [(f"{path}: record {i}", row) for i, row in enumerate(data, start=1)]
     else:
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):  # only "\n": JSON strings may hold U+2028 raw
             if not line.strip():
                 continue
             try:
