@@ -401,41 +401,84 @@ def test_a_stop_signal_during_score_is_one_line_and_leaves_the_old_report(tmp_pa
 # ---------------------------------------------------------------- concurrent commands, really started together
 
 
-def _together(commands: list[list[str]], cwd: Path) -> list[subprocess.CompletedProcess]:
-    procs = [_popen(args, cwd) for args in commands]
+def _together(commands: list[list[str]], cwd: Path, stagger: float = 0.0) -> list[subprocess.CompletedProcess]:
+    """Start every command (the n-th ``n * stagger`` seconds after the first), then wait for all of them."""
+    procs = []
+    for args in commands:
+        procs.append(_popen(args, cwd))
+        time.sleep(stagger)
     return [_finish(proc) for proc in procs]
 
 
-def test_concurrent_scores_of_different_runs_are_all_in_the_index(tmp_path, gold):
-    """Four `eval score` runs with different names started together, three times: every one exits 0 and
-    reports/README.md lists all of them (the index is rescanned and written under a lock)."""
-    gold_path, texts = gold
-    pred = _predictions(tmp_path / "p.jsonl", texts, ["{}"] * 3)
-    for attempt in range(REPEATS):
-        names = [f"r{attempt}_{i}" for i in range(4)]
-        for done in _together([_score(pred, gold_path, name) for name in names], tmp_path):
+STAGGERS = (0.0, 0.1, 0.2, 0.3, 0.5)  # one attempt each: the windows of two writers overlap at some of them
+
+
+def test_concurrent_scores_of_different_runs_are_all_in_the_index(tmp_path, dev_records, data_dir):
+    """Three `eval score` runs of the dev set with different names, started together (a few staggers): every one
+    exits 0 and reports/README.md lists all of them (the index is rescanned and written under a lock)."""
+    preds = [_dev_predictions(tmp_path / f"p{i}.jsonl", dev_records, '{"name":["%s"]}' % i) for i in range(3)]
+    names: list[str] = []
+    for attempt, stagger in enumerate(STAGGERS):
+        batch = [f"r{attempt}_{i}" for i in range(3)]
+        names += batch
+        commands = [["-m", "eval", "score", str(pred), "--split", SPLIT, "--data-dir", str(data_dir), "--name",
+                     name, "--reports", "reports"] for pred, name in zip(preds, batch, strict=True)]  # fmt: skip
+        for done in _together(commands, tmp_path, stagger):
             assert_ok(done)
-        index = (tmp_path / "reports" / "README.md").read_text(encoding="utf-8")
-        missing = [name for n in range(attempt + 1) for name in (f"r{n}_{i}" for i in range(4))
-                   if f"[{name.replace('_', chr(92) + '_')}]" not in index]  # fmt: skip
-        assert missing == [], f"attempt {attempt}: README.md misses {missing}"
+        index = (tmp_path / "reports" / "README.md").read_text(encoding="utf-8").replace("\\", "")
+        missing = [name for name in names if f"[{name}]" not in index]
+        assert missing == [], f"attempt {attempt} (stagger {stagger}s): README.md misses {missing}"
 
 
 def test_report_and_score_of_one_run_at_once_both_succeed(tmp_path, dev_records, data_dir):
-    """`eval report` and `eval score` of the same run started together, three times (with other predictions each
-    time, so both write): both exit 0, no temp folder of one is taken by the other, the report is complete."""
-    saves = tmp_path / "saves"
-    pred = layout.predictions_path("rec", SPLIT, saves_dir=saves)
+    """`eval report` and two `eval score` of the same run started together (a few staggers, other predictions each
+    time, so all write): all exit 0, none takes another's temp folder as stale, the report is complete."""
+    pred = layout.predictions_path("rec", SPLIT, saves_dir=tmp_path / "saves")
     name = layout.run_name("rec", SPLIT)
-    for attempt in range(REPEATS):
-        _dev_predictions(pred, dev_records, "{}" if attempt % 2 == 0 else '{"name":["彭小军"]}')
-        report = ["-m", "eval", "report", "--saves", "saves", "--reports", "reports", "--data-dir", str(data_dir)]
-        score = ["-m", "eval", "score", str(pred), "--split", SPLIT, "--data-dir", str(data_dir), "--name", name,
-                 "--reports", "reports"]  # fmt: skip
-        for done in _together([report, score], tmp_path):
+    report = ["-m", "eval", "report", "--saves", "saves", "--reports", "reports", "--data-dir", str(data_dir)]
+    score = ["-m", "eval", "score", str(pred), "--split", SPLIT, "--data-dir", str(data_dir), "--name", name,
+             "--reports", "reports"]  # fmt: skip
+    for attempt, stagger in enumerate(STAGGERS):
+        _dev_predictions(pred, dev_records, '{"name":["%s"]}' % attempt)
+        for done in _together([report, score, score], tmp_path, stagger):
             assert_ok(done)
         assert _temps(tmp_path / "reports") == []
-        assert read_json(tmp_path / "reports" / name / "metrics.json")["lines"] == len(dev_records)
+        metrics = read_json(tmp_path / "reports" / name / "metrics.json")
+        assert metrics["lines"] == len(dev_records) and metrics["predictions_sha256"] == _sha256(pred)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_index_is_written_under_a_lock_that_a_second_writer_waits_for(tmp_path, gold):
+    """The interleaving that lost a run (a writer whose scan is older than another's index write, writing last)
+    cannot happen: while another process holds the index lock, `eval score` puts its run folder in place and then
+    waits, without writing README.md; once the lock is free it rescans and lists every run."""
+    import fcntl
+
+    from eval.report import INDEX_LOCK
+
+    gold_path, texts = gold
+    pred = _predictions(tmp_path / "p.jsonl", texts, ["{}"] * 3)
+    assert_ok(run_cli(_score(pred, gold_path, "first"), tmp_path))
+    index = tmp_path / "reports" / "README.md"
+    with open(tmp_path / "reports" / INDEX_LOCK, "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        proc = _popen(_score(pred, gold_path, "second"), tmp_path)
+        while proc.poll() is None and not (tmp_path / "reports" / "second" / "metrics.json").is_file():
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert proc.poll() is None, "wrote the index without the lock"
+        assert "[second]" not in index.read_text(encoding="utf-8")
+        (tmp_path / "reports" / "third").mkdir()  # a run that lands while it waits: its rescan must see it
+        (tmp_path / "reports" / "third" / "metrics.json").write_bytes(
+            (tmp_path / "reports" / "first" / "metrics.json").read_bytes().replace(b'"first"', b'"third"'))
+    assert_ok(_finish(proc))
+    listed = index.read_text(encoding="utf-8")
+    assert all(f"[{name}]" in listed for name in ("first", "second", "third")), listed
 
 
 # ---------------------------------------------------------------- runs found through symlinks
