@@ -99,6 +99,35 @@ def _stop(signum, _frame) -> None:
     raise Stopped(signum)
 
 
+class QuietPipe:
+    """stdout that outlives its reader (``python -m eval report | head -1``): once the pipe is closed, what is
+    printed goes nowhere and the command does its work to the end (never a BrokenPipeError traceback)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def os_error_text(exc: OSError, writing: str | os.PathLike | None = None) -> str:
     """``path: problem`` of an OSError, naming ``writing`` when the error names no path (a failed write)."""
     where = exc.filename if exc.filename is not None else writing
@@ -124,11 +153,16 @@ def gold_of_args(args) -> Gold:
     return gold_of_file(args.gold, args.split_name) if args.gold else gold_of_split(args.split, args.data_dir)
 
 
-def cmd_score(args) -> int:
+def run_name_arg(name: str, option: str) -> str:
+    """A run named on the command line: a folder name under --reports (never a path), else a UsageError."""
     try:
-        check_run_name(args.name)
+        return check_run_name(name)
     except RunNameError as exc:
-        raise UsageError(f"--name: {exc}") from None
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def cmd_score(args) -> int:
+    run_name_arg(args.name, "--name")
     check_writable(args.reports, "--reports")
     gold = gold_of_args(args)
     metrics = score_file(Path(args.predictions), gold, args.name, Path(args.reports), not args.no_order_check)
@@ -177,9 +211,10 @@ def cmd_report(args) -> int:
             tried += 1
             try:
                 refresh_report(path.parent.name, reports, baselines)
-                print(f"{path.parent}/: re-rendered")
             except Exception as exc:
                 failure(path.parent.name, exc)
+            else:
+                print(f"{path.parent}/: re-rendered")
     try:
         print(f"wrote {write_index(reports)}")
     except OSError as exc:
@@ -193,13 +228,17 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    for option, name in (("RUN_A", args.run_a), ("RUN_B", args.run_b)):
+        run_name_arg(name, option)
     result = compare_runs(args.run_a, args.run_b, args.reports)
     print(json.dumps(result) if args.json else render_comparison(args.run_a, args.run_b, result), end="\n")
     return 0
 
 
 def cmd_ensemble(args) -> int:
-    check_run_name(args.name)
+    run_name_arg(args.name, "--name")
+    for name in args.runs:
+        run_name_arg(name, "RUN")
     check_writable(args.reports, "--reports")
     metrics = write_ensemble(args.runs, args.name, args.reports, args.min_votes, args.data_dir)
     write_index(args.reports)
@@ -299,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = {}
     if threading.current_thread() is threading.main_thread():  # a stop signal: Stopped, caught below
         previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    stdout, sys.stdout = sys.stdout, QuietPipe(sys.stdout)
     try:
         return args.func(args)
     except (*INPUT_ERRORS, UsageError) as exc:
@@ -314,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
               "(a report or file being written was dropped, the earlier one stays)", file=sys.stderr)  # fmt: skip
         return 128 + signum
     finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
