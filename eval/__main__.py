@@ -37,9 +37,14 @@ def _stopped_while_starting(signum, _frame) -> None:  # nothing is written befor
     os._exit(128 + signum)
 
 
+def _catch(handler) -> dict:
+    """Install ``handler`` for each stop signal not ignored (a signal ignored by whoever started us, such as SIGINT
+    for a background job of a script, stays ignored); returns the handlers it replaced."""
+    return {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
+
+
 if __name__ == "__main__":  # a Ctrl-C during the imports below is one line too, never a traceback
-    for _signum in STOP_SIGNALS:
-        signal.signal(_signum, _stopped_while_starting)
+    _catch(_stopped_while_starting)
 
 import argparse
 import json
@@ -337,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--split-name goes with --gold (a --split names itself)")
     previous = {}
     if threading.current_thread() is threading.main_thread():  # a stop signal: Stopped, caught below
-        previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+        previous = _catch(_stop)
     stdout, sys.stdout = sys.stdout, QuietPipe(sys.stdout)
     try:
         return args.func(args)

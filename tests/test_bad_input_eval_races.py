@@ -140,3 +140,16 @@ def test_the_index_is_written_under_a_lock_that_a_second_writer_waits_for(tmp_pa
     assert_ok(finish(proc))
     listed = index.read_text(encoding="utf-8")
     assert all(f"[{name}]" in listed for name in ("first", "second", "third")), listed
+
+
+def test_a_sigint_ignored_by_the_parent_stays_ignored(tmp_path, gold):
+    """A background job of a script starts with SIGINT ignored: `eval score` keeps it so (a Ctrl-C meant for the
+    foreground does not stop it) and finishes its report."""
+    gold_path, texts = gold
+    pred = predictions(tmp_path / "p.jsonl", texts, ["{}"] * 3)
+    proc = popen(score_args(pred, gold_path), tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    while proc.poll() is None and not catches(proc.pid, signal.SIGTERM):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    assert_ok(finish(proc))
+    assert read_json(tmp_path / "reports" / "run" / "metrics.json")["lines"] == 3
