@@ -17,7 +17,10 @@ for span taggers such as encoder_ner). The gold
 comes from ``--split`` (train / val / dev / test, through data/manifest.json as written by ``make data``) or from a
 CLUENER file (``--gold``; its split is ``--split-name``, else the official split whose file it is, else ``custom``).
 This module parses arguments only: the work is in :mod:`eval.runs` and :mod:`cluener.splits`. Exit status: 0 done,
-1 an input error (one line: file:line: problem; ``report``: some runs failed, each named), 2 bad arguments.
+1 an input error (one line: file:line: problem, or the path that cannot be read or written; ``report``: some runs
+failed, each named), 2 bad arguments, 128 + N stopped by signal N (Ctrl-C: 130; one line, and whatever was being
+written is dropped: a report or file is complete or absent). An output folder that cannot be written is refused
+before any work; stdout may be closed early (``| head``) without stopping the work.
 Predictions must be in the gold order, checked through their prompts; ``--no-order-check`` scores a file whose lines
 carry no prompt (only when you know they are in the gold order).
 """
