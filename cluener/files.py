@@ -8,8 +8,10 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -36,9 +38,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # a failed write (a full disk) names no file
+            exc.filename = str(path)
         raise
     return path
 
@@ -62,13 +66,17 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     it takes ``path``'s place in one atomic step and the old content is removed (on an error it is dropped).
 
     The step is Linux's ``renameat2(RENAME_EXCHANGE)``; where that is missing, two renames (``path`` is then
-    absent for a moment, never mixed). A temp folder that a killed writer left beside ``path`` is removed first.
+    absent for a moment, never mixed). ``path`` may be a symlink to a folder: the folder it points to is replaced
+    and the link stays. Temp folders are ``.<name>.<pid>.<random>.tmp`` beside it: one that a killed writer left
+    (its pid is no longer running) is removed first; one of a writer still running is left alone.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = temp_dir_in(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temps(path)
+    prefix = f".{path.name}.{os.getpid()}."
+    tmp = temp_dir_in(path.parent, prefix=prefix, suffix=".tmp")
     try:
         yield tmp
         os.chmod(tmp, 0o755)
@@ -76,13 +84,48 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         if not path.exists():
             os.rename(tmp, path)
         elif not _exchange(tmp, path):
-            aside = temp_dir_in(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            aside = temp_dir_in(path.parent, prefix=prefix, suffix=".tmp")
             os.rename(path, aside / path.name)
             os.rename(tmp, path)
             tmp = aside
         fsync_dir(path.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # the old content after an exchange, or a failed attempt
+
+
+_LEGACY_TEMP_AGE = 24 * 3600  # a temp folder without a pid (an older version's): removed once this old (seconds)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove the temp folders of ``path`` (see :func:`atomic_folder`) whose writer is no longer running."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?:(\d+)\.)?[a-z0-9_]+\.tmp")
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        match = pattern.fullmatch(stale.name)
+        if match is None:  # another name's temp folder (``.a.b.*.tmp`` is not run ``a``'s)
+            continue
+        if match[1] is not None:
+            if pid_alive(int(match[1])):
+                continue
+        else:
+            try:
+                if time.time() - stale.lstat().st_mtime < _LEGACY_TEMP_AGE:
+                    continue
+            except FileNotFoundError:
+                continue
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id is running (on this machine)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .download import official_split, verify_sources
+from .download import SHA256, official_split, verify_sources
+from .files import sha256_file
 from .layout import CUSTOM_SPLIT, DATA_DIR, LABELLED_SPLITS, MANIFEST, RAW_FILES, check_split
 from .reader import Example, read_cluener
 
@@ -84,19 +85,50 @@ class Gold:
 
     examples: list[Example]
     split: str
-    path: str  # the file the sentences come from (named in errors)
-    description: str
+    path: str  # the file the sentences come from (named in errors, on this machine)
+    description: str  # what they are, for reports: never a path of this machine (see describe_source)
+
+
+def official_source(split: str) -> str:
+    """An official file by what it is: ``CLUENER2020 dev (dev.json, sha256 …)`` (the pinned sha256).
+
+    >>> official_source("dev")[:34]
+    'CLUENER2020 dev (dev.json, sha256 '
+    """
+    name = RAW_FILES[split]
+    return f"CLUENER2020 {split} ({name}, sha256 {SHA256[name]})"
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as a report may show it: relative to the working folder (the repository) when inside it, else only
+    its file name. A report never names a folder of the machine that made it.
+
+    >>> shown_path("data/manifest.json"), shown_path("/elsewhere/gold16.json")
+    ('data/manifest.json', 'gold16.json')
+    """
+    path = inside_relative(path)
+    return path.as_posix() if not path.is_absolute() else path.name
+
+
+def inside_relative(path: str | Path) -> Path:
+    """``path`` relative to the working folder when it is inside it, else as given."""
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            return path.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            pass
+    return path
 
 
 def gold_of_split(split: str, data_dir: str | Path = DATA_DIR) -> Gold:
     """A project split's gold, through ``data/manifest.json``."""
     examples = load_split(split, data_dir)
-    source = read_manifest(data_dir)["source_dir"]
-    path = f"{source}/{raw_file_of(split)}"
-    where = {
-        "train": f"{path} minus the val lines in {Path(data_dir) / MANIFEST}",
-        "val": f"{path}, the val lines in {Path(data_dir) / MANIFEST}",
-    }.get(split, path)
+    manifest = read_manifest(data_dir)
+    path = f"{manifest['source_dir']}/{raw_file_of(split)}"
+    source = official_source("train" if split in ("train", "val") else split)
+    lines = f"the val lines of {shown_path(Path(data_dir) / MANIFEST)} (seed {manifest.get('seed')})"
+    where = {"train": f"{source} minus {lines}", "val": f"{source}, {lines}"}.get(split, source)
     return Gold(examples, split, path, f"{where} (--split {split})")
 
 
@@ -117,4 +149,5 @@ def gold_of_file(path: str | Path, split_name: str | None = None) -> Gold:
     examples = read_cluener(path, labelled=labelled)
     official = official_split(path)
     split = split_name or official or CUSTOM_SPLIT
-    return Gold(examples, split, str(path), f"{path}" + (f" (official {RAW_FILES[official]})" if official else ""))
+    described = official_source(official) if official else f"{shown_path(path)} (sha256 {sha256_file(path)})"
+    return Gold(examples, split, str(path), described)

@@ -13,7 +13,9 @@ Parsing never executes anything. It accepts the exact format (status ``ok``) and
 would (status ``repaired``): ``<think>`` blocks, Markdown fences, prose around the JSON, trailing commas,
 full-width JSON punctuation, single quotes, Chinese type names, ``[{"label": ..., "text": ...}]`` lists (or one such
 object, or either inside a wrapper such as ``{"entities": ...}``), duplicate keys (merged), ``null`` values, JSON
-encoded twice, and truncated output (complete items are kept). ``failed`` means nothing could be read: no complete
+encoded twice, truncated output (complete items are kept), and a malformed value beside good ones
+(``{"address":["文汇路"],"organization":5}`` keeps the address; each part left out is counted by reason in
+``ParseResult.dropped``). ``failed`` means nothing could be read: no complete
 JSON object or list and no complete entity item (so ``对不起 {`` fails, while a complete ``{}`` inside prose is a
 repaired "no entities"). A failed line has no entities.
 
@@ -94,6 +96,7 @@ class ParseResult:
     status: str = FAILED
     unknown_labels: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)  # malformed parts left out: reason -> how many
 
 
 def parse_target(raw: Any) -> ParseResult:
@@ -370,7 +373,9 @@ def _normalise_label(key: Any, repairs: list[str]) -> str | None:
     return None
 
 
-def _strings(value: Any, repairs: list[str]) -> list[str] | None:
+def _strings(value: Any, out: _Collector) -> list[str] | None:
+    """A type's value as its strings; None for a value that is no list of strings at all (a number, true)."""
+    repairs = out.repairs
     if isinstance(value, str):
         repairs.append("single string instead of a list")
         return [value]
@@ -381,11 +386,16 @@ def _strings(value: Any, repairs: list[str]) -> list[str] | None:
         repairs.append("CLUENER span layout")
         return list(value)
     if isinstance(value, list):
-        out = [v for v in value if isinstance(v, str)]
-        if len(out) != len(value):
-            repairs.append("non-string items dropped")
-        return out
+        strings = [v for v in value if isinstance(v, str)]
+        if len(strings) != len(value):
+            out.drop("non-string items dropped", len(value) - len(strings))
+        return strings
     return None
+
+
+def _kind(value: Any) -> str:
+    """What a malformed value is, for its count: ``number``, ``true/false``, else the JSON type's name."""
+    return "true/false" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "other value"
 
 
 def _pairs(obj: dict) -> list:
@@ -406,12 +416,18 @@ class _Collector:
         self.grouped: dict[str, dict[str, None]] = {}
         self.unknown: list[str] = []
         self.repairs: list[str] = []
+        self.dropped: dict[str, int] = {}
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        """A malformed part left out: a repair of the line, and counted (by reason) in the parse statistics."""
+        self.repairs.append(reason)
+        self.dropped[reason] = self.dropped.get(reason, 0) + count
 
     def add(self, label: str, strings: Iterable[str]) -> None:
         bucket = self.grouped.setdefault(label, {})
         for s in strings:
             if not s:
-                self.repairs.append("empty string dropped")
+                self.drop("empty string dropped")
             elif s in bucket:
                 self.repairs.append("repeated string merged")
             else:
@@ -419,7 +435,9 @@ class _Collector:
 
     def result(self) -> ParseResult:
         entities = {label: list(bucket) for label, bucket in self.grouped.items() if bucket}
-        return ParseResult(entities=entities, unknown_labels=self.unknown, repairs=sorted(set(self.repairs)))
+        return ParseResult(
+            entities=entities, unknown_labels=self.unknown, repairs=sorted(set(self.repairs)), dropped=self.dropped
+        )
 
 
 def _interpret_items(items: list, out: _Collector) -> bool:
@@ -435,7 +453,7 @@ def _interpret_items(items: list, out: _Collector) -> bool:
         else:
             strings = None
         if lab is None or strings is None:
-            out.repairs.append("incomplete item dropped")
+            out.drop("incomplete item dropped")
             continue
         usable += 1
         label = _normalise_label(lab, out.repairs)
@@ -467,15 +485,20 @@ def _interpret(value: Any, depth: int = 0) -> ParseResult | None:
                 if inner is not None and inner.entities:
                     inner.repairs = sorted(set(inner.repairs) | {"wrapper object removed"})
                     return inner
+        usable = 0
         for key, item in pairs:
-            strings = _strings(item, out.repairs)
-            if strings is None:
-                return None
+            strings = _strings(item, out)
+            if strings is None:  # {"address": ["文汇路"], "organization": 5}: the address is kept
+                out.drop(f"{_kind(item)} instead of a list of strings (value dropped)")
+                continue
+            usable += 1
             label = _normalise_label(key, out.repairs)
             if label is None:
                 out.unknown.append(str(key))
                 continue
             out.add(label, strings)
+        if pairs and not usable:  # no value was a list of strings: nothing was read
+            return None
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         out.repairs.append("list of label/text objects")
         if not _interpret_items(value, out):

@@ -17,16 +17,42 @@ for span taggers such as encoder_ner). The gold
 comes from ``--split`` (train / val / dev / test, through data/manifest.json as written by ``make data``) or from a
 CLUENER file (``--gold``; its split is ``--split-name``, else the official split whose file it is, else ``custom``).
 This module parses arguments only: the work is in :mod:`eval.runs` and :mod:`cluener.splits`. Exit status: 0 done,
-1 an input error (one line: file:line: problem; ``report``: some runs failed, each named), 2 bad arguments.
+1 an input error (one line: file:line: problem, or the path that cannot be read or written; ``report``: some runs
+failed, each named), 2 bad arguments, 128 + N stopped by signal N (Ctrl-C: 130; one line, and whatever was being
+written is dropped: a report or file is complete or absent). An output folder that cannot be written is refused
+before any work; stdout may be closed early (``| head``) without stopping the work.
 Predictions must be in the gold order, checked through their prompts; ``--no-order-check`` scores a file whose lines
 carry no prompt (only when you know they are in the gold order).
 """
 
+# ruff: noqa: E402 (the stop signals are caught before the heavy imports)
 from __future__ import annotations
+
+import os
+import signal
+import sys
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stopped_while_starting(signum, _frame) -> None:  # nothing is written before main() runs: just go
+    os.write(2, f"error: interrupted ({signal.Signals(signum).name}): stopped before anything was written\n".encode())
+    os._exit(128 + signum)
+
+
+def _catch(handler) -> dict:
+    """Install ``handler`` for each stop signal not ignored (a signal ignored by whoever started us, such as SIGINT
+    for a background job of a script, stays ignored); returns the handlers it replaced."""
+    return {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
+
+
+if __name__ == "__main__":  # a Ctrl-C during the imports below is one line too, never a traceback
+    _catch(_stopped_while_starting)
 
 import argparse
 import json
-import sys
+import tempfile
+import threading
 from pathlib import Path
 
 from cluener.layout import (
@@ -66,15 +92,86 @@ class UsageError(ValueError):
     """An argument that cannot work (names the argument)."""
 
 
+class Stopped(BaseException):
+    """A stop signal (Ctrl-C, SIGTERM, SIGHUP) while a command runs. A BaseException, like KeyboardInterrupt: no
+    ``except Exception`` holds it up, and every temp file or folder being written is removed on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame) -> None:
+    for other in STOP_SIGNALS:  # one stop is enough: a second Ctrl-C must not cut the clean-up short
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+class QuietPipe:
+    """stdout that outlives its reader (``python -m eval report | head -1``): once the pipe is closed, what is
+    printed goes nowhere and the command does its work to the end (never a BrokenPipeError traceback)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def os_error_text(exc: OSError, writing: str | os.PathLike | None = None) -> str:
+    """``path: problem`` of an OSError, naming ``writing`` when the error names no path (a failed write)."""
+    where = exc.filename if exc.filename is not None else writing
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    return f"{where}: {exc.strerror or exc}" if where is not None else str(exc.strerror or exc)
+
+
+def check_writable(folder: str | os.PathLike, option: str) -> None:
+    """Fail at once, naming ``option`` and ``folder``, when nothing can be written there (read-only, no access):
+    before any scoring, not after it."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{option} {folder}: cannot write there ({exc.strerror or exc})") from None
+
+
 def gold_of_args(args) -> Gold:
     return gold_of_file(args.gold, args.split_name) if args.gold else gold_of_split(args.split, args.data_dir)
 
 
-def cmd_score(args) -> int:
+def run_name_arg(name: str, option: str) -> str:
+    """A run named on the command line: a folder name under --reports (never a path), else a UsageError."""
     try:
-        check_run_name(args.name)
+        return check_run_name(name)
     except RunNameError as exc:
-        raise UsageError(f"--name: {exc}") from None
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def cmd_score(args) -> int:
+    run_name_arg(args.name, "--name")
+    check_writable(args.reports, "--reports")
     gold = gold_of_args(args)
     metrics = score_file(Path(args.predictions), gold, args.name, Path(args.reports), not args.no_order_check)
     write_index(args.reports)
@@ -84,11 +181,22 @@ def cmd_score(args) -> int:
 
 def cmd_report(args) -> int:
     saves, reports = Path(args.saves), Path(args.reports)
+    check_writable(reports, "--reports")
     found, skipped = discover(saves)
     for line in skipped:
         print(f"skipped: {line}", file=sys.stderr)
     failed, golds, baselines = [], {}, load_baselines()
     tried = len(found)
+
+    def failure(name: str, exc: BaseException) -> None:
+        failed.append(name)
+        if isinstance(exc, INPUT_ERRORS):
+            print(f"error: {name}: {exc}", file=sys.stderr)
+        elif isinstance(exc, OSError):  # a file that cannot be read or written (permissions, a full disk, ...)
+            print(f"error: {name}: {os_error_text(exc, reports / name)}", file=sys.stderr)
+        else:  # a bug in our code: say so, keep scoring the other runs
+            print(f"error: {name}: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+
     for pred_path, split, name in found:  # every run it can: one run's failure never stops the others
         try:
             if is_up_to_date(pred_path, report_dir(name, reports)):
@@ -97,13 +205,8 @@ def cmd_report(args) -> int:
             if split not in golds:
                 golds[split] = gold_of_split(split, args.data_dir)
             metrics = score_file(pred_path, golds[split], name, reports, not args.no_order_check, baselines)
-        except INPUT_ERRORS as exc:
-            failed.append(name)
-            print(f"error: {name}: {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # a bug in our code: say so, keep scoring the other runs
-            failed.append(name)
-            print(f"error: {name}: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except Exception as exc:
+            failure(name, exc)
             continue
         print(summary_line(metrics, reports))
     if not found:
@@ -116,25 +219,35 @@ def cmd_report(args) -> int:
             tried += 1
             try:
                 refresh_report(path.parent.name, reports, baselines)
+            except Exception as exc:
+                failure(path.parent.name, exc)
+            else:
                 print(f"{path.parent}/: re-rendered")
-            except INPUT_ERRORS as exc:
-                failed.append(path.parent.name)
-                print(f"error: {path.parent.name}: {exc}", file=sys.stderr)
-    index = write_index(reports)
-    print(f"wrote {index}")
+    try:
+        print(f"wrote {write_index(reports)}")
+    except OSError as exc:
+        print(f"error: {os_error_text(exc, reports)}: reports/README.md not updated", file=sys.stderr)
+        failed_index = True
+    else:
+        failed_index = False
     if failed:
         print(f"error: {len(failed)} of {tried} runs failed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or failed_index else 0
 
 
 def cmd_compare(args) -> int:
+    for option, name in (("RUN_A", args.run_a), ("RUN_B", args.run_b)):
+        run_name_arg(name, option)
     result = compare_runs(args.run_a, args.run_b, args.reports)
     print(json.dumps(result) if args.json else render_comparison(args.run_a, args.run_b, result), end="\n")
     return 0
 
 
 def cmd_ensemble(args) -> int:
-    check_run_name(args.name)
+    run_name_arg(args.name, "--name")
+    for name in args.runs:
+        run_name_arg(name, "RUN")
+    check_writable(args.reports, "--reports")
     metrics = write_ensemble(args.runs, args.name, args.reports, args.min_votes, args.data_dir)
     write_index(args.reports)
     print(summary_line(metrics, Path(args.reports)))
@@ -144,6 +257,7 @@ def cmd_ensemble(args) -> int:
 def cmd_submit(args) -> int:
     if Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: is a directory; give the path of the file to write")
+    check_writable(Path(args.out).parent, "--out")
     stats = write_submission(Path(args.predictions), gold_of_args(args), args.out, not args.no_order_check)
     print(
         f"wrote {args.out}: {stats['total']} lines; parse ok {stats['ok']} repaired {stats['repaired']} "
@@ -229,14 +343,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "split_name", None) and not args.gold:
         parser.error("--split-name goes with --gold (a --split names itself)")
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # a stop signal: Stopped, caught below
+        previous = _catch(_stop)
+    stdout, sys.stdout = sys.stdout, QuietPipe(sys.stdout)
     try:
         return args.func(args)
     except (*INPUT_ERRORS, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a path the user gave that cannot be read or written (permissions, a full disk, ...)
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_text(exc, getattr(args, 'out', None) or getattr(args, 'reports', None))}",
+              file=sys.stderr)  # fmt: skip
         return 1
+    except (Stopped, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        print(f"error: interrupted ({signal.Signals(signum).name}): stopped; nothing was left half-written "
+              "(a report or file being written was dropped, the earlier one stays)", file=sys.stderr)  # fmt: skip
+        return 128 + signum
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -129,9 +129,9 @@ def write_ensemble(
     ``"ensemble": {"members", "min_votes", "unit"}`` in metrics.json). Returns the metrics dict."""
     import tempfile
 
-    from cluener.files import sha256_file
+    from cluener.files import atomic_write_bytes, sha256_file
     from cluener.layout import LABELLED_SPLITS, report_dir
-    from cluener.splits import gold_of_split
+    from cluener.splits import gold_of_split, shown_path
 
     from .report import write_run
     from .runs import score_predictions
@@ -149,14 +149,13 @@ def write_ensemble(
     gold = gold_of_split(split, data_dir)
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp) / PREDICTIONS_FILE
-        scratch.write_bytes(data)
+        scratch = atomic_write_bytes(Path(tmp) / PREDICTIONS_FILE, data)  # an error names the file
         run, order = score_predictions(scratch, gold)
         digest = sha256_file(scratch)
     metrics_info = {
         "name": name,
         "split": gold.split,
-        "predictions": str(folder / PREDICTIONS_FILE),  # written into the report folder with the report
+        "predictions": shown_path(folder / PREDICTIONS_FILE),  # written into the report folder with the report
         "predictions_sha256": digest,
         "gold": gold.description,
         "order_check": order,

@@ -47,6 +47,8 @@ from cluener.labels import LABEL_SET
 from cluener.reader import Example
 from cluener.target import parse_target
 
+from .quoting import quote_repr
+
 
 class PredictionsFormatError(ValueError):
     """A predictions line that cannot be read. ``str()`` reads ``file:line: problem``."""
@@ -99,16 +101,19 @@ def parse_spans(value, fail) -> tuple[PredictedSpan, ...]:
     out = set()
     for label, mentions in value.items():
         if label not in LABEL_SET:
-            raise fail(f"spans: unknown type {label!r}")
+            raise fail(f"spans: unknown type {quote_repr(label)}")
         if not isinstance(mentions, dict):
-            raise fail(f"spans: type {label!r}: expected an object of string -> [[start, end], ...]")
+            raise fail(f"spans: type {quote_repr(label)}: expected an object of string -> [[start, end], ...]")
         for string, spans in mentions.items():
             if not string or not isinstance(spans, list) or not spans:
-                raise fail(f"spans: type {label!r}, string {string!r}: expected a non-empty list of [start, end]")
+                raise fail(f"spans: type {quote_repr(label)}, string {quote_repr(string)}: expected a non-empty list of [start, end]")
             for span in spans:
                 ok = isinstance(span, list) and len(span) == 2 and all(_is_int(v) for v in span)
                 if not ok or not 0 <= span[0] <= span[1] or span[1] - span[0] + 1 != len(string):
-                    raise fail(f"spans: type {label!r}, string {string!r}: bad span {span!r} (inclusive end)")
+                    raise fail(
+                        f"spans: type {quote_repr(label)}, string {quote_repr(string)}: bad span {quote_repr(span)} "
+                        "(inclusive end)"
+                    )
                 out.add(PredictedSpan(label, string, span[0], span[1] + 1))
     return tuple(sorted(out, key=lambda s: (s.start, s.end, s.label)))
 
@@ -140,7 +145,7 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
             raise fail(f"'text' is not a string: {type(text).__name__}")
         line_id = row.get("id")
         if line_id is not None and not _is_int(line_id):
-            raise fail(f"'id' is not an integer: {line_id!r}")
+            raise fail(f"'id' is not an integer: {quote_repr(line_id)}")
         spans = parse_spans(row["label"], fail)
         return Prediction(line=line, predict=render_spans(spans), prompt=text, spans=spans, id=line_id)
     if "predict" not in row:
@@ -155,7 +160,7 @@ def parse_prediction_line(raw: str, path: str | os.PathLike, line: int) -> Predi
         raise fail("'predict' is null")
     no_content = row.get("no_content")
     if no_content is not None and no_content not in NO_CONTENT:
-        raise fail(f"'no_content' must be one of {', '.join(NO_CONTENT)}, got {no_content!r}")
+        raise fail(f"'no_content' must be one of {', '.join(NO_CONTENT)}, got {quote_repr(no_content)}")
     spans = None
     if row.get("spans") is not None:
         spans = parse_spans(row["spans"], fail)
@@ -229,8 +234,8 @@ def check_alignment(
             if ex.text[span.start : span.end] != span.string:
                 raise PredictionsMismatchError(
                     f"{predictions_path}:{p.line}: span [{span.start}, {span.end - 1}] of {span.label} "
-                    f"{span.string!r} covers {ex.text[span.start : span.end]!r} in the gold sentence of {gold_path} "
-                    f"line {ex.line} ({ex.text!r}); the predictions belong to another split or order"
+                    f"{quote_repr(span.string)} covers {quote_repr(ex.text[span.start : span.end])} in the gold sentence of "
+                    f"{gold_path} line {ex.line} ({quote_repr(ex.text)}); the predictions belong to another split or order"
                 )
     if not check_prompts:
         return "disabled (--no-order-check)"
@@ -250,7 +255,7 @@ def check_alignment(
         p, ex = bad[0]
         what = "the prompt does not contain the gold sentence" if p.prompt else f"id {p.id} is not the gold id"
         raise PredictionsMismatchError(
-            f"{predictions_path}:{p.line}: {what} of {gold_path} line {ex.line} ({ex.text!r}); {len(bad)} of "
+            f"{predictions_path}:{p.line}: {what} of {gold_path} line {ex.line} ({quote_repr(ex.text)}); {len(bad)} of "
             f"{len(gold)} lines differ. The predictions are not in the gold order or belong to another split; "
             "pass --no-order-check only if the prompts are known not to hold the sentence"
         )

@@ -5,11 +5,13 @@ write a submission file. What ``python -m eval`` calls; names and paths are :mod
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 from cluener.files import atomic_write_jsonl, sha256_file
 from cluener.layout import PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, SAVES_DIR, SPLITS, parse_predictions_path
-from cluener.splits import Gold
+from cluener.splits import Gold, inside_relative, official_source, shown_path
 
 from .predictions import check_alignment, read_predictions
 from .report import REPORT_FILES, write_run
@@ -34,10 +36,11 @@ def score_file(
 ) -> dict:
     """Score ``pred_path`` as run ``name`` into ``reports_dir/name/``; returns its metrics dict."""
     run, order = score_predictions(pred_path, gold, check_prompts)
+    pred_path = inside_relative(pred_path)  # the report shows paths of the repository, never of this machine
     info = {
         "name": name,
         "split": gold.split,
-        "predictions": str(pred_path),
+        "predictions": shown_path(pred_path),
         "predictions_sha256": sha256_file(pred_path),
         "gold": gold.description,
         "order_check": order,
@@ -58,6 +61,8 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
     folder = Path(reports_dir) / name
     run = load_run(name, reports_dir)  # a CompareError names what is missing or unreadable
     metrics = dict(run.metrics)
+    if isinstance(metrics.get("gold"), str):
+        metrics["gold"] = described_gold(metrics["gold"])
     if run.labelled and not metrics["official"].get("macro_f1_ci95"):
         for section, keys in metrics_ci_keys(intervals(run.counts())).items():
             metrics[section] = {**metrics[section], **keys}
@@ -70,6 +75,23 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
     if has_loss_curve(metrics.get("run_card")):
         metrics["files"] = {**metrics["files"], "loss_curve": LOSS_CURVE_FILE}
     return refresh_run(metrics, reports_dir, baselines)
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:[^\s/()]+/)+([^\s/()]+)")  # /a/b/file -> file
+_SPLIT_OF = re.compile(r"\(--split (dev|test)\)$")
+
+
+def described_gold(gold: str) -> str:
+    """An older report's gold (``/…/cluener2020/dev.json (--split dev)``) named by what it is, as new reports name
+    it (:func:`cluener.splits.gold_of_split`): no path of the machine that made it.
+
+    >>> described_gold("/x/cluener2020/dev.json (--split dev)")[:16], described_gold("/x/y/g.json (official dev.json)")
+    ('CLUENER2020 dev ', 'g.json (official dev.json)')
+    """
+    match = _SPLIT_OF.search(gold)
+    if match and gold.startswith("/"):
+        return f"{official_source(match[1])} (--split {match[1]})"
+    return _ABSOLUTE.sub(lambda m: m[1], gold)
 
 
 def write_submission(pred_path: Path, gold: Gold, out: str | Path, check_prompts: bool = True) -> dict:
@@ -104,7 +126,9 @@ def discover(saves: Path) -> tuple[list[tuple[Path, str, str]], list[str]]:
     found, skipped = [], []
     if not saves.is_dir():
         return found, skipped
-    for path in sorted(saves.rglob(PREDICTIONS_FILE)):
+    paths, unreadable = _files_named(saves, PREDICTIONS_FILE)
+    skipped += [f"{folder}: cannot be read ({problem}); runs in it are not scored" for folder, problem in unreadable]
+    for path in sorted(paths):
         parsed = parse_predictions_path(path, saves)
         if parsed is None:
             skipped.append(
@@ -114,6 +138,31 @@ def discover(saves: Path) -> tuple[list[tuple[Path, str, str]], list[str]]:
             continue
         found.append((path, *parsed))
     return found, skipped
+
+
+def _files_named(top: Path, name: str) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Every file called ``name`` under ``top``, following symlinked folders (``saves/r -> /big/disk/r``; 3.11's
+    ``Path.rglob`` does not), each real folder once: a link back up (a loop) is not followed again. Also
+    (folder, problem) for each folder that could not be read (never skipped silently)."""
+    found, seen, unreadable = [], set(), []
+
+    def note(exc: OSError) -> None:
+        unreadable.append((exc.filename, exc.strerror or str(exc)))
+
+    for folder, subfolders, files in os.walk(top, onerror=note, followlinks=True):
+        stat = os.stat(folder)
+        if (stat.st_dev, stat.st_ino) in seen:
+            subfolders[:] = []
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        subfolders.sort()
+        for entry in files:
+            path = os.path.join(folder, entry)
+            if os.path.islink(path) and not os.path.exists(path):
+                unreadable.append((path, "a symlink to nothing"))
+        if name in files:
+            found.append(Path(folder) / name)
+    return found, unreadable
 
 
 def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:

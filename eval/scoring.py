@@ -30,6 +30,7 @@ from cluener.target import FAILED, OK, REPAIRED, UNCLOSED_THINK, ParseResult, pa
 from .align import align, align_strings
 from .metrics import Scores, score_official, score_spans
 from .predictions import Prediction
+from .quoting import SENTENCE_MAX, quote, top_counts
 
 NONE = "none"  # the row / column of the confusion matrix for "no entity at this span"
 ERROR_CATEGORIES = ("correct", "type", "boundary", "boundary_type", "spurious", "missed", "hallucinated")
@@ -113,13 +114,14 @@ def _describe(text: str, ent: Entity) -> str:
 
 
 def _example(line: LineResult, detail: str) -> dict:
+    """An example of an error category, as report.md and metrics.json quote it (cut: :mod:`eval.quoting`)."""
     return {
         "line": line.prediction.line,
-        "text": line.text,
+        "text": quote(line.text, SENTENCE_MAX),
         "gold": [_describe(line.text, e) for e in line.example.entities],
         "pred": [_describe(line.text, e) for e in line.entities]
-        + [f"{label} {string} (not in sentence)" for label, string in line.hallucinated],
-        "detail": detail,
+        + [f"{label} {quote(string)} (not in sentence)" for label, string in line.hallucinated],
+        "detail": quote(detail, SENTENCE_MAX),
     }
 
 
@@ -151,7 +153,7 @@ def analyse_line(line: LineResult, errors: ErrorAnalysis) -> None:
         if g not in set(pred) and not any(_overlaps(g, p) for p in pred):
             note("missed", _describe(text, g))
     for label, string in line.hallucinated:
-        note("hallucinated", f"{label} {string}")
+        note("hallucinated", f"{label} {quote(string)}")
 
     for g in gold:
         matches = [p for p in pred if (p.start, p.end) == (g.start, g.end)]
@@ -187,9 +189,11 @@ class Run:
         repairs: Counter = Counter()
         unknown: Counter = Counter()
         failures: Counter = Counter()
+        dropped: Counter = Counter()
         for line in self.lines:
             (failures if line.parse.status == FAILED else repairs).update(line.parse.repairs)
             unknown.update(line.parse.unknown_labels)
+            dropped.update(line.parse.dropped)
         return {
             "total": len(self.lines),
             OK: status[OK],
@@ -203,12 +207,13 @@ class Run:
                 len({(e.label, line.text[e.start : e.end]) for e in line.overlapped}) for line in self.lines
             ),
             "unknown_labels": sum(unknown.values()),
-            "unknown_label_counts": dict(unknown.most_common()),
+            "unknown_label_counts": top_counts(unknown),
             "predicted_strings": sum(len(v) for line in self.lines for v in line.parse.entities.values()),
             "predicted_spans": sum(len(line.entities) for line in self.lines),
             "span_lines": sum(1 for line in self.lines if line.prediction.spans is not None),
             "repairs": dict(sorted(repairs.items(), key=lambda kv: (-kv[1], kv[0]))),
             "failure_reasons": dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "dropped": dict(sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))),  # malformed parts, by reason
         }
 
     def error_counts(self) -> dict[str, int]:
@@ -222,14 +227,15 @@ class Run:
                 out[line.parse.status].append(
                     {
                         "line": line.prediction.line,
-                        "predict": line.prediction.predict[:300],
+                        "predict": quote(line.prediction.predict, 300),
                         "repairs": line.parse.repairs,
                     }
                 )
             for label, string in line.hallucinated:
                 if len(out["hallucinated"]) < 3 * limit:
                     out["hallucinated"].append(
-                        {"line": line.prediction.line, "label": label, "string": string, "text": line.text}
+                        {"line": line.prediction.line, "label": label, "string": quote(string),
+                         "text": quote(line.text, SENTENCE_MAX)}  # fmt: skip
                     )
         return out
 

@@ -9,6 +9,8 @@ touch files, always atomically: a run's folder is replaced whole, so a report th
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 from cluener.files import atomic_folder, atomic_write_bytes, atomic_write_json, atomic_write_jsonl, atomic_write_text
@@ -72,7 +74,10 @@ def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None =
     with atomic_folder(folder) as tmp:
         for path in folder.iterdir():  # everything else stays as it is (details, charts, notes kept beside)
             if path.is_file() and path.name not in rewritten:
-                shutil.copy2(path, tmp / path.name)
+                try:  # a hard link: no copy, no space needed (files here are replaced, never written in place)
+                    os.link(path, tmp / path.name)
+                except OSError:
+                    shutil.copy2(path, tmp / path.name)
         write_loss_curve(metrics, tmp)
         atomic_write_text(
             tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance)
@@ -81,7 +86,18 @@ def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None =
     return metrics
 
 
+INDEX_LOCK = ".README.md.lock"  # reports/.README.md.lock: held while reports/README.md is rescanned and written
+
+
 def write_index(reports_dir: str | Path) -> Path:
-    runs, problems = load_runs(reports_dir)
-    significance = significance_vs_best(runs, reports_dir)
-    return atomic_write_text(Path(reports_dir) / INDEX_FILE, render_index(runs, problems, significance))
+    """Rescan every run and write ``reports_dir/README.md``, under an exclusive lock: two commands writing at once
+    take turns, and the later one's scan sees the earlier one's run (each run's folder is in place before its
+    command writes the index), so no run is ever missing from the index."""
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = reports_dir / INDEX_LOCK
+    with open(lock_path, "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes (or the process dies)
+        runs, problems = load_runs(reports_dir)
+        significance = significance_vs_best(runs, reports_dir)
+        return atomic_write_text(reports_dir / INDEX_FILE, render_index(runs, problems, significance))

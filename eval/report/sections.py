@@ -86,6 +86,15 @@ def _parse_section(metrics: dict) -> list[str]:
             else ""
         )
         + ".",
+        *(
+            [
+                "- malformed parts left out, the rest of their line kept (count by reason): "
+                + ", ".join(f"{md(k)}: {v}" for k, v in parse["dropped"].items())
+                + "."
+            ]
+            if parse.get("dropped")
+            else []
+        ),
         f"- prediction order check: {metrics.get('order_check', '—')}.",
         "",
     ]
