@@ -37,6 +37,8 @@ from fault_harness import assert_ok, assert_user_error, error_lines, read_json, 
 
 from cluener import layout  # noqa: E402
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 BIG = 10_000_000  # characters of the hallucinated entity
 
 

@@ -16,10 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import pytest  # noqa: E402
 from eval_faults import SPLIT, catches, dev_predictions, finish, gold_fixture, popen, predictions, score_args, temps  # noqa: E402, F401, E501
 from fault_harness import assert_ok, error_lines, read_json, run_cli  # noqa: E402
 
 from cluener import layout  # noqa: E402
+
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 
 # ---------------------------------------------------------------- signals, really sent
