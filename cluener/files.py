@@ -4,6 +4,7 @@ temp folders in the caller's own path form on every Python version (:func:`temp_
 from __future__ import annotations
 
 import ctypes
+import errno
 import glob
 import hashlib
 import json
@@ -81,13 +82,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o755)
         fsync_dir(tmp)
-        if not path.exists():
-            os.rename(tmp, path)
-        elif not _exchange(tmp, path):
-            aside = temp_dir_in(path.parent, prefix=prefix, suffix=".tmp")
-            os.rename(path, aside / path.name)
-            os.rename(tmp, path)
-            tmp = aside
+        tmp = _take_place(tmp, path, prefix)
         fsync_dir(path.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # the old content after an exchange, or a failed attempt
@@ -128,15 +123,57 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+def _take_place(tmp: Path, path: Path, prefix: str) -> Path:
+    """Move the finished folder ``tmp`` to ``path``; return the folder left to remove (the old content, if any).
+
+    Another writer of the same ``path`` may create, swap or move it between any two steps (a report and a score of
+    one run at once), so nothing is checked first: each step is tried, and a step that lost such a race is retried.
+    """
+    while True:
+        try:
+            os.rename(tmp, path)  # ``path`` absent (or an empty folder): in place
+            return tmp
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        swapped = _exchange(tmp, path)
+        if swapped:
+            return tmp  # ``tmp`` now holds the old content
+        if swapped is None:  # no renameat2: move the old folder aside, then rename (``path`` absent for a moment)
+            aside = temp_dir_in(path.parent, prefix=prefix, suffix=".tmp")
+            try:
+                os.rename(path, aside / path.name)
+            except FileNotFoundError:  # another writer moved it first
+                pass
+            try:
+                os.rename(tmp, path)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                shutil.rmtree(aside, ignore_errors=True)
+                continue
+            shutil.rmtree(tmp, ignore_errors=True)
+            return aside
+        # False: ``path`` was gone at the exchange (another writer moved it aside): rename again
+
+
+def _exchange(a: Path, b: Path) -> bool | None:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE): True when swapped, False when ``b`` does not
+    exist, None where the system cannot swap."""
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
-        return False
+        return None
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.ENOENT:
+        return False
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.ENOTSUP):
+        return None
+    raise OSError(err, os.strerror(err), os.fspath(b))
 
 
 def fsync_dir(path: Path) -> None:

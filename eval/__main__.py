@@ -107,6 +107,23 @@ def _stop(signum, _frame) -> None:
     raise Stopped(signum)
 
 
+def _stop_signal_of(exc: BaseException) -> int | None:
+    """The stop signal behind ``exc`` (Stopped or KeyboardInterrupt, itself or in its chain), else None.
+
+    A signal that lands inside a module's import (matplotlib's C part, say) comes out as that module's ImportError
+    "initialization failed", with the Stopped as its cause.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, Stopped):
+            return exc.signum
+        if isinstance(exc, KeyboardInterrupt):
+            return signal.SIGINT
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 class QuietPipe:
     """stdout that outlives its reader (``python -m eval report | head -1``): once the pipe is closed, what is
     printed goes nowhere and the command does its work to the end (never a BrokenPipeError traceback)."""
@@ -356,8 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {os_error_text(exc, getattr(args, 'out', None) or getattr(args, 'reports', None))}",
               file=sys.stderr)  # fmt: skip
         return 1
-    except (Stopped, KeyboardInterrupt) as exc:
-        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+    except BaseException as exc:  # a stop signal, also one that a C extension's import turned into its own error
+        signum = _stop_signal_of(exc)
+        if signum is None:
+            raise
         print(f"error: interrupted ({signal.Signals(signum).name}): stopped; nothing was left half-written "
               "(a report or file being written was dropped, the earlier one stays)", file=sys.stderr)  # fmt: skip
         return 128 + signum
