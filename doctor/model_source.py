@@ -51,6 +51,11 @@ def modelscope_cached(model_id: str, cache_dir: str | None = None) -> bool:
     return any((folder / "config.json").is_file() for folder in (base / "models" / model_id, base / model_id))
 
 
+def _why(exc: Exception) -> str:
+    text = " ".join(str(exc).split())[:100]
+    return f"{type(exc).__name__}{': ' + text if text else ''}"
+
+
 def probe_hf(repo_id: str, timeout: float = PROBE_TIMEOUT) -> str | None:
     """None when the hub (HF_ENDPOINT) answers for ``repo_id``, else why not (one line)."""
     import httpx
@@ -61,7 +66,7 @@ def probe_hf(repo_id: str, timeout: float = PROBE_TIMEOUT) -> str | None:
     try:
         response = httpx.get(url, timeout=timeout, headers={"authorization": f"Bearer {token}"} if token else None)
     except httpx.HTTPError as exc:
-        return f"{url}: {type(exc).__name__} {str(exc)[:120]}".strip()
+        return f"{url}: {_why(exc)}"
     if response.status_code == 200:
         return None
     return f"{url}: HTTP {response.status_code}" + (" (gated or private: set HF_TOKEN)" if response.status_code in (401, 403) else "")
@@ -75,7 +80,7 @@ def probe_modelscope(model_id: str, timeout: float = PROBE_TIMEOUT) -> str | Non
     try:
         response = httpx.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
-        return f"{url}: {type(exc).__name__} {str(exc)[:120]}".strip()
+        return f"{url}: {_why(exc)}"
     return None if response.status_code == 200 else f"{url}: HTTP {response.status_code}"
 
 
@@ -89,7 +94,7 @@ def model_check(name: str, label: str = "model", cache_dir: str | None = None, p
         if problem is None:
             return Check(label, OK, f"{name} (local folder)")
         return Check(label, FAIL, name, f"{name}: {problem} (a local model folder needs config.json and weights)")
-    fix = "set model_name_or_path=<local folder> in ARGS, or download it on a connected machine first"
+    fix = "download it on a connected machine, or set ARGS=model_name_or_path=<local folder>"
     if _env_on("USE_MODELSCOPE_HUB"):
         if modelscope_cached(name, cache_dir):
             return Check(label, OK, f"{name} (ModelScope cache)")
@@ -100,15 +105,15 @@ def model_check(name: str, label: str = "model", cache_dir: str | None = None, p
         problem = probe_modelscope(name)
         if problem is None:
             return Check(label, OK, f"{name} (ModelScope, will download)")
-        return Check(label, FAIL, name, f"{name}: not in the ModelScope cache and ModelScope does not answer ({problem}); {fix}")
+        return Check(label, FAIL, name, f"{name}: not in the ModelScope cache, and ModelScope does not answer ({problem}): {fix}")
     if hf_cached(name, cache_dir):
         return Check(label, OK, f"{name} (HF cache)")
     if _env_on("HF_HUB_OFFLINE"):
-        return Check(label, FAIL, name, f"{name}: not in the HF cache and HF_HUB_OFFLINE=1; {fix}")
+        return Check(label, FAIL, name, f"{name}: not in the HF cache, and HF_HUB_OFFLINE=1: {fix}")
     if not probe:
         return Check(label, OK, f"{name} (hub, not probed)")
     problem = probe_hf(name)
     if problem is None:
         return Check(label, OK, f"{name} (hub, will download)")
-    return Check(label, FAIL, name, f"{name}: not in the HF cache and the hub does not answer ({problem}); "
-                 f"{fix}, or set HF_ENDPOINT (a mirror) or USE_MODELSCOPE_HUB=1")  # fmt: skip
+    return Check(label, FAIL, name, f"{name}: not in the HF cache, and the hub does not answer ({problem}): {fix}, "
+                 "HF_ENDPOINT=<mirror> or USE_MODELSCOPE_HUB=1")  # fmt: skip

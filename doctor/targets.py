@@ -9,7 +9,8 @@ predict        predict      trained, precision, packages, model, memory (warning
 chat, api      chat         trained, precision (infer_dtype), packages, model, memory (warning), LF's parser
 export         merge        trained, packages, model, disk, LF's parser (the merge runs on the CPU)
 serve-vllm     chat         trained, CUDA + PRECISION, vllm installed, model, memory (warning)
-gpu-smoke      -            CUDA + PRECISION (skipped with SMOKE_CPU_DRY_RUN=1)
+gpu-smoke      -            CUDA + PRECISION (none with SMOKE_CPU_DRY_RUN=1, its CPU rehearsal)
+predict-encoder encoder     trained (encoder_ner's final save)
 =============  ===========  =========================================================================
 
 fp32 (and chat's ``infer_dtype: auto``) runs on a CPU: the tests run train / predict / chat / export on the CPU with
@@ -53,7 +54,8 @@ TARGETS: dict[str, Target] = {
     "api": Target("chat", trained=True, memory="chat"),
     "export": Target("merge", trained=True),
     "serve-vllm": Target("chat", trained=True, memory="chat", lf=False, cuda="vLLM", packages=frozenset({"vllm"})),
-    "gpu-smoke": Target(None, lf=False),
+    "gpu-smoke": Target(None, lf=False, cuda="make gpu-smoke (make test is the CPU check; SMOKE_CPU_DRY_RUN=1 rehearses it)"),
+    "predict-encoder": Target("encoder", trained=True, lf=False),
 }
 
 
@@ -107,6 +109,8 @@ class Plan:
 
     def trained_folder(self) -> tuple[str, str] | None:
         """(folder, 'adapter' or 'model') the target reads the trained result from, None when it names none."""
+        if self.target.kind == "encoder":
+            return f"{SAVES_DIR}/{self.recipe}", "encoder"
         if self.config.get("finetuning_type", "lora") == "lora":
             adapter = self.config.get("adapter_name_or_path")
             return (str(adapter).split(",")[0].strip(), "adapter") if adapter else None
@@ -121,7 +125,7 @@ class Plan:
         trained = self.trained_folder() if self.target.trained else None
         if trained and (looks_local(trained[0]) or Path(trained[0]).exists()):
             rows.append(trained_check(trained[0], trained[1], self.recipe, gpu.available))
-            if rows[-1].failed:  # the one thing to say: train it first
+            if rows[-1].failed or self.target.kind == "encoder":  # the one thing to say: train it first
                 return rows
         reason = self.cuda_reason()
         if reason:
