@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluener.layout import RECIPE_DIR, SAVES_DIR, recipe_dataset, recipe_path
-from cluener.yaml_files import YamlFileError, apply_overrides, read_mapping
+from cluener.yaml_files import apply_overrides, read_mapping
 
 from . import estimates, system
 from .model_source import looks_local, model_check
@@ -189,10 +189,3 @@ class Plan:
 def smoke_dry_run() -> bool:
     return bool(os.environ.get("SMOKE_CPU_DRY_RUN"))
 
-
-def resolve(target: str, recipe: str, overrides: list[str], split: str, precision: str) -> Plan:
-    """The plan, or YamlFileError naming the recipe file or override that cannot be read."""
-    return Plan(target, recipe, overrides, split, precision)
-
-
-__all__ = ["TARGETS", "Plan", "resolve", "smoke_dry_run", "YamlFileError"]
