@@ -169,6 +169,8 @@ check-predict-encoder: check-recipe check-split
 
 # predict-api's RECIPE and SPLIT become saves/RECIPE/predict_SPLIT_api/: checked like every recipe target's.
 predict-api: check-recipe check-split
+# make report PRED=... names its run after SPLIT (cluener/layout.py's run-name).
+report: $(if $(PRED),check-split)
 
 # The sweep's own arguments first (its GRID / SEEDS mistakes are one line), then what its make train runs need.
 check-sweep: check-recipe
@@ -230,8 +232,8 @@ gpu-smoke: $(STAMP) check-gpu-smoke ## What a GPU user runs first (<= 10 min): t
 	bash scripts/gpu_smoke.sh "$(VENV)"
 
 train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
-	@test -f yaml_configs/encoder/$(ENCODER).yaml || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }
-	$(PY) -m encoder_ner.train yaml_configs/encoder/$(ENCODER).yaml $(ARGS)
+	@test -f "yaml_configs/encoder/$(ENCODER).yaml" || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }
+	$(PY) -m encoder_ner.train "yaml_configs/encoder/$(ENCODER).yaml" $(ARGS)
 
 train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threads, ~23 min; dev span micro F1 0.71)
 	$(PY) -m encoder_ner.train yaml_configs/encoder/bilstm_crf_cpu.yaml $(ARGS)

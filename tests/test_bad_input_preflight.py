@@ -114,6 +114,7 @@ ROWS = [
     Row("train-unknown-recipe", ["train", "RECIPE=qwen9_lora"], ("RECIPE=qwen9_lora: no recipe",)),
     Row("predict-api-bad-split", ["predict-api", "SPLIT=bogus"], ("SPLIT='bogus'", "train, val, dev, test")),
     Row("predict-bad-split", ["predict", f"RECIPE={RECIPE}", "SPLIT=../x"], ("SPLIT='../x'",)),
+    Row("report-bad-split", ["report", "PRED=x.jsonl", "SPLIT=bogus"], ("SPLIT='bogus'",)),
     Row("doctor-bad-recipe", ["doctor", "RECIPE=a/b"], ("RECIPE='a/b': not a recipe name",)),
 ]  # fmt: skip
 
