@@ -75,6 +75,7 @@ layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
         export api serve-vllm gpu-smoke report sweep check-launch check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
+.PHONY: doctor check-split check-train check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -92,7 +93,7 @@ $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/
 setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU)
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
-	$(PY) -m cluener.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
+	$(PY) -m cluener.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 check-data:
 	@test -f data/manifest.json || { echo "error: no prepared data; run 'make data' first" >&2; exit 1; }
@@ -119,13 +120,13 @@ test-light: ## The torch-free tests on PYTHON_VERSION=3.12|3.13 (python3.X on PA
 	bash scripts/test_light.sh $(PYTHON_VERSION)
 
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
-	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
+	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make report` over 4-16 runs, `make demo` wall time
 	$(PY) benchmarks/token_stats.py
 	$(PY) benchmarks/bench_score.py
 	$(PY) benchmarks/bench_report.py
-	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir $(CLUENER_DIR))
+	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 check-launch:
 	@$(PY) scripts/check_launch.py $(LAUNCH_SET)
@@ -137,22 +138,69 @@ check-offload:
 	@$(if $(findstring ds_z3_offload,$(ARGS) $(shell cat yaml_configs/train/$(RECIPE).yaml 2>/dev/null)),\
 	  $(PY) -c "import sys; import torch; from torch.utils.cpp_extension import CUDA_HOME; sys.exit(sys.argv[1] if torch.cuda.is_available() and not CUDA_HOME else None)" "$(OFFLOAD_MSG)",true)
 
+# RECIPE becomes yaml_configs/<kind>/RECIPE.yaml and saves/RECIPE: only the basename of an existing recipe passes
+# (never a path: RECIPE=../../x would write outside the repository). SPLIT: one of cluener/layout.py's splits.
 check-recipe:
-	@test -f yaml_configs/train/$(RECIPE).yaml || test -f yaml_configs/encoder/$(RECIPE).yaml || \
-	  { echo "error: no recipe yaml_configs/train/$(RECIPE).yaml (set RECIPE= or SIZE=)" >&2; exit 1; }
+	@$(PY) -m cluener.layout check --recipe '$(subst ','\'',$(RECIPE))'
 
-check-trained: check-recipe
-	@test -n "$(findstring adapter_name_or_path,$(ARGS))$(findstring model_name_or_path=saves/,$(ARGS))" || test -d saves/$(RECIPE) || \
-	  { echo "error: saves/$(RECIPE) not found: train it first (make train RECIPE=$(RECIPE))" >&2; exit 1; }
+check-split:
+	@$(PY) -m cluener.layout check --split '$(subst ','\'',$(SPLIT))'
 
-train: $(STAMP) check-launch check-data check-recipe check-offload ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
+# What each GPU target needs before it starts (doctor/targets.py): the precision the resolved recipe asks for (bf16 /
+# fp16 need a CUDA GPU with that dtype; fp32 runs on the CPU), the base model reachable (local folder, HF cache, hub,
+# ModelScope), the trained adapter or model for predict / chat / api / export / serve-vllm, disk, the packages, and
+# the recipe + overrides through LLaMA-Factory's own parser. One line per problem, exit 1; silent when all pass.
+PREFLIGHT = $(PY) -m doctor preflight $(1) --recipe '$(RECIPE)' --split '$(subst ','\'',$(SPLIT))' --precision '$(PRECISION)' -- $(2)
+
+check-train: check-recipe
+	@$(call PREFLIGHT,train,$(PRECISION_ARGS) $(ARGS))
+
+check-predict: check-recipe check-split
+	@$(call PREFLIGHT,predict,$(PRECISION_ARGS) $(ARGS))
+
+check-chat: check-recipe
+	@$(call PREFLIGHT,chat,$(INFER_DTYPE_ARGS) $(ARGS))
+
+check-api: check-recipe
+	@$(call PREFLIGHT,api,$(INFER_DTYPE_ARGS) $(ARGS))
+
+check-export: check-recipe
+	@$(call PREFLIGHT,export,$(ARGS))
+
+check-serve-vllm: check-recipe
+	@$(call PREFLIGHT,serve-vllm,)
+
+check-gpu-smoke:
+	@$(PY) -m doctor preflight gpu-smoke --precision '$(PRECISION)'
+
+check-predict-encoder: check-recipe check-split
+	@$(call PREFLIGHT,predict-encoder,)
+
+# predict-api's RECIPE and SPLIT become saves/RECIPE/predict_SPLIT_api/: checked like every recipe target's.
+predict-api: check-recipe check-split
+# make report PRED=... names its run after SPLIT (cluener/layout.py's run-name).
+report: $(if $(PRED),check-split)
+
+# The sweep's own arguments first (its GRID / SEEDS mistakes are one line), then what its make train runs need.
+check-sweep: check-recipe
+	@$(SWEEP) --dry-run >/dev/null
+	@$(call PREFLIGHT,sweep,$(PRECISION_ARGS) $(ARGS) $(TRAIN_ARGS))
+
+# The old name of the predict check.
+check-trained: check-predict
+
+doctor: $(STAMP) check-recipe ## Can this machine run RECIPE (default SIZE=4b)? Python, torch, CUDA, GPU, bf16, package pins, model reachable, disk, memory; exit 1 if make train cannot
+	@$(PY) -m doctor table --recipe '$(RECIPE)' --precision '$(PRECISION)' -- $(PRECISION_ARGS) $(ARGS)
+
+train: $(STAMP) check-launch check-data check-recipe check-offload check-train ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	@# run_command.json in the output folder (recipe, overrides, commit, versions, hardware): the report's run card
 	$(LAUNCH_ENV) $(PY) -m eval.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 
-sweep: $(STAMP) check-data check-recipe ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
-	$(PY) scripts/sweep.py --recipe $(RECIPE) --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
+SWEEP = $(PY) scripts/sweep.py --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
 	  --train-args "$(TRAIN_ARGS)" --predict-args "$(PREDICT_ARGS)"
+sweep: $(STAMP) check-data check-recipe check-sweep ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
+	$(SWEEP)
 
 train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
 	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN3_SIZES),$(or $(SIZE),4b)),$(SIZE)-is-not-a-Qwen3-size))
@@ -160,7 +208,7 @@ train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 
 train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE=0.5b|1.5b)
 	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN25_SIZES),$(or $(SIZE),7b)),$(SIZE)-is-not-a-Qwen2.5-size))
 
-predict: $(STAMP) check-launch check-data check-trained ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
+predict: $(STAMP) check-launch check-data check-recipe check-split check-predict ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
 	@# The recipe's dataset variant (cluener_dev, or cluener_guided_dev for the guided prompt) on SPLIT, and the
 	@# predictions folder: cluener/layout.py names both.
 	dataset=$$($(PY) -m cluener.layout dataset --recipe $(RECIPE) --split $(SPLIT)) && \
@@ -176,31 +224,31 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
-chat: $(STAMP) check-trained ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
+chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
 	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
-export: $(STAMP) check-trained ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
+export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
 
-api: $(STAMP) check-trained ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), API_CONCURRENCY requests at once
+api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), API_CONCURRENCY requests at once
 	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) \
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
-serve-vllm: $(STAMP) check-recipe ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
+serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
 	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
 
-gpu-smoke: $(STAMP) ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
-	bash scripts/gpu_smoke.sh $(VENV)
+gpu-smoke: $(STAMP) check-gpu-smoke ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
+	bash scripts/gpu_smoke.sh "$(VENV)"
 
 train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
-	@test -f yaml_configs/encoder/$(ENCODER).yaml || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }
-	$(PY) -m encoder_ner.train yaml_configs/encoder/$(ENCODER).yaml $(ARGS)
+	@test -f "yaml_configs/encoder/$(ENCODER).yaml" || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }
+	$(PY) -m encoder_ner.train "yaml_configs/encoder/$(ENCODER).yaml" $(ARGS)
 
 train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threads, ~23 min; dev span micro F1 0.71)
 	$(PY) -m encoder_ner.train yaml_configs/encoder/bilstm_crf_cpu.yaml $(ARGS)
 
-predict-encoder: $(STAMP) check-data ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
+predict-encoder: $(STAMP) check-data check-recipe check-split check-predict-encoder ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
 	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
 
 report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
-	$(if $(PRED),$(PY) -m eval score $(PRED) --split $(SPLIT) --name $(or $(RUN),$(call layout,run-name,$(SPLIT))),$(PY) -m eval report)
+	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)

@@ -14,6 +14,7 @@ The Makefile asks this module instead of repeating the rules::
     python -m cluener.layout predict-dir --recipe R --split S   # saves/R/predict_S
     python -m cluener.layout predictions --recipe R --split S   # saves/R/predict_S/generated_predictions.jsonl
     python -m cluener.layout run-name --recipe R --split S      # R-S
+    python -m cluener.layout check [--recipe R] [--split S]     # nothing, or one line: not a recipe / a split
 
 >>> dataset_name("dev"), dataset_name("test", "guided")
 ('cluener_dev', 'cluener_guided_test')
@@ -128,6 +129,30 @@ def dataset_for_split(split: str, recipe_dataset: str | None) -> str:
 
 
 # ---------------------------------------------------------------- recipes
+
+
+# A recipe name is a file's basename: letters, digits and . _ + -, no folder part (it becomes saves/<recipe>).
+_RECIPE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+TRAINABLE_KINDS = ("train", "encoder")  # the folders whose recipes train something into saves/<recipe>
+
+
+def check_recipe(name: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> str:
+    """``name`` when it is the basename of a recipe in ``yaml_configs/train`` or ``yaml_configs/encoder``, else
+    :class:`RecipeError` (a name with a folder part would put saves/ or reports/ outside the repository).
+
+    >>> check_recipe("../../x")
+    Traceback (most recent call last):
+    ...
+    cluener.layout.RecipeError: RECIPE='../../x': not a recipe name (the basename of a file in yaml_configs/train/ or yaml_configs/encoder/, without .yaml)
+    """
+    if not isinstance(name, str) or not _RECIPE_NAME.fullmatch(name):
+        raise RecipeError(
+            f"RECIPE={name!r}: not a recipe name (the basename of a file in "
+            f"{'/ or '.join(f'{RECIPE_DIR}/{kind}' for kind in TRAINABLE_KINDS)}/, without .yaml)"
+        )
+    if not any(recipe_path(kind, name, recipe_dir).is_file() for kind in TRAINABLE_KINDS):
+        raise RecipeError(f"RECIPE={name}: no recipe {RECIPE_DIR}/train/{name}.yaml (set RECIPE= or SIZE=)")
+    return name
 
 
 def recipe_path(kind: str, recipe: str, recipe_dir: str | os.PathLike = RECIPE_DIR) -> Path:
@@ -270,7 +295,22 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--split", required=True, choices=SPLITS)
         p.add_argument("--suffix", default=None, help="predict_<split>_<suffix> (e.g. api)")
         p.add_argument("--recipe-dir", default=RECIPE_DIR, help=argparse.SUPPRESS)
+    check = sub.add_parser("check", help="exit 0 when RECIPE is a recipe's basename and SPLIT a split, else one line")
+    check.add_argument("--recipe", default=None)
+    check.add_argument("--split", default=None)
+    check.add_argument("--recipe-dir", default=RECIPE_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.query == "check":
+        try:
+            if args.recipe is not None:
+                check_recipe(args.recipe, args.recipe_dir)
+            if args.split is not None:
+                check_split(args.split)
+        except ValueError as exc:
+            message = str(exc) if isinstance(exc, RecipeError) else f"SPLIT={args.split!r}: {exc}"
+            print(f"error: {message}", file=sys.stderr)
+            return 2
+        return 0
     try:
         answer = {
             "dataset": lambda: recipe_dataset(args.recipe, args.split, args.recipe_dir),
