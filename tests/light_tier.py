@@ -24,6 +24,12 @@ LIGHT_PACKAGES = ("cluener", "infer", "eval")
 # What the light environment (requirements-light.txt) does not have; a light module importing one is a bug.
 HEAVY_IMPORTS = ("torch", "transformers", "llamafactory", "deepspeed", "peft", "trl", "vllm", "torchcrf")
 HEAVY_MODULES = {
+    "test_bad_input_preflight.py": "the GPU targets' pre-flight through make, with LLaMA-Factory's own parser",
+    "test_doctor_model_source.py": "the tiny Qwen3 (transformers) and huggingface_hub's cache and hub client",
+    "test_doctor_recipe_args.py": "recipes through LLaMA-Factory's own argument parser",
+    "test_doctor_system.py": "torch's view of the machine (CUDA, GPU, bf16)",
+    "test_doctor_trained.py": "a trained run of the tiny Qwen3 (transformers builds it)",
+    "test_doctor_versions.py": "the installed LLaMA-Factory set against the pins",
     "test_distributed.py": "DeepSpeed ZeRO-2/3 through make train (torch, LLaMA-Factory)",
     "test_encoder_tags.py": "imports torch (the CRF tagger's tags)",
     "test_encoder_train.py": "trains the BERT / BiLSTM-CRF taggers (torch, transformers)",

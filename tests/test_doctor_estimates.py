@@ -10,6 +10,8 @@ import pytest
 
 from doctor.estimates import RECIPE_NEEDS, gpu_memory_gb
 
+pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "yaml_configs"
 GPU_RECIPES = sorted(p.stem for p in (RECIPES / "train").glob("*.yaml") if not p.stem.startswith("demo_"))
