@@ -1,0 +1,165 @@
+"""make wheelhouse: every wheel a machine without network needs, written on a machine with one.
+
+    python scripts/wheelhouse.py --dest DIR [--python-version 3.12] [--platform manylinux_2_28_x86_64]
+                                 [--target-torch VERSION]
+
+Without --target-torch: the GPU set (requirements.txt: torch 2.8.0 with its nvidia-* wheels, vLLM) and the CPU
+set's tools, for `make setup WHEELHOUSE=DIR` (a new .venv) or bring your own on a torch 2.8.0.
+With --target-torch 2.11.0 (the target already has that torch): the bring-your-own set (scripts/pins.py) resolved
+beside that torch, without torch and what only torch needs (nvidia-*, triton, sympy, ...), for
+`make setup BYO_PYTHON=... WHEELHOUSE=DIR`.
+pip resolves for the target's Python and platform (--only-binary: no build runs for another machine); what has no
+wheel there (deepspeed's sdist, jieba) is built here with `pip wheel --no-deps` (DeepSpeed with DS_BUILD_OPS=0: its
+ops compile on the target at first use) and must come out pure Python (py3-none-any). DIR/wheelhouse.json records
+the parameters and every file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pins  # noqa: E402
+from byoe import pip_reason  # noqa: E402
+
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+MAX_BUILDS = 20
+
+
+class WheelhouseError(Exception):
+    """Stops the build; the message is the one line the user sees."""
+
+
+def target_args(python_version: str, platform: str) -> list[str]:
+    if not re.fullmatch(r"3\.\d+", python_version):
+        raise WheelhouseError(f"PYTHON_VERSION={python_version}: expected 3.N, e.g. 3.12")
+    abi = "cp3" + python_version.split(".")[1]
+    args = ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp", "--abi", abi,
+            "--abi", "abi3", "--abi", "none"]
+    for tag in pins.manylinux_platforms(platform):
+        args += ["--platform", tag]
+    return args
+
+
+def pip(args: list[str], what: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(PIP + args, capture_output=True, text=True, env={**os.environ, "DS_BUILD_OPS": "0"})
+    if done.returncode != 0 and "No matching distribution found" not in done.stderr:
+        raise WheelhouseError(f"pip could not {what}: {pip_reason(done.stderr)}")
+    return done
+
+
+def build_from_source(requirement: str, dest: Path) -> Path:
+    """REQUIREMENT built here from its sdist into DEST; it must be pure Python to serve another machine."""
+    name = pins.name_of(requirement)
+    before = set(dest.glob("*.whl"))
+    pip(["wheel", "-q", "--no-deps", "--no-binary", name, "-w", str(dest), requirement], f"build {requirement}")
+    built = sorted(set(dest.glob("*.whl")) - before)
+    if not built:
+        raise WheelhouseError(f"{requirement}: no wheel for the target and none built from its sdist")
+    if not built[0].name.endswith("-py3-none-any.whl") and not built[0].name.endswith("-py2.py3-none-any.whl"):
+        built[0].unlink()
+        raise WheelhouseError(f"{requirement} has no wheel for the target and its sdist builds {built[0].name} "
+                              "here, which is not pure Python: build the wheelhouse on a machine like the target")
+    print(f"  built  {built[0].name} (no wheel on the index)")
+    return built[0]
+
+
+def resolve(requirements: list[str], constraints: list[str], target: list[str], dest: Path, scratch: Path):
+    """pip's resolution for the target (the report's install list), building what has no wheel as it goes."""
+    (scratch / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
+    (scratch / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
+    report = scratch / "report.json"
+    for _ in range(MAX_BUILDS):
+        done = pip(["install", "-q", "--dry-run", "--ignore-installed", "--report", str(report), "--target",
+                    str(scratch / "target"), *target, "--find-links", str(dest), "-c", str(scratch / "constraints.txt"),
+                    "-r", str(scratch / "requirements.txt")], "resolve the set for the target")
+        if done.returncode == 0:
+            return json.loads(report.read_text(encoding="utf-8"))["install"]
+        missing = re.search(r"No matching distribution found for (\S+)", done.stderr).group(1)
+        build_from_source(missing, dest)
+    raise WheelhouseError(f"more than {MAX_BUILDS} packages without a wheel for the target")
+
+
+def requires(item: dict) -> set[str]:
+    """The names an item of pip's report requires, markers and extras ignored (datasets asks for fsspec[http], which
+    needs aiohttp): an edge too many keeps a wheel, none is dropped."""
+    return {pins.name_of(line) for line in item["metadata"].get("requires_dist", [])}
+
+
+def without_torch(items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(kept, skipped): skipped is torch and what is reached only through it (nvidia-*, triton, sympy, ...)."""
+    by_name = {pins.canonicalize_name(i["metadata"]["name"]): i for i in items}
+    reached, todo = set(), [n for n, i in by_name.items() if i["requested"] and n != "torch"]
+    while todo:
+        name = todo.pop()
+        if name in reached or name == "torch" or name not in by_name:
+            continue
+        reached.add(name)
+        todo += requires(by_name[name])
+    return [i for n, i in by_name.items() if n in reached], [i for n, i in by_name.items() if n not in reached]
+
+
+def build(args: argparse.Namespace) -> dict:
+    dest = args.dest.resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    target = target_args(args.python_version, args.platform)
+    with tempfile.TemporaryDirectory(prefix="wheelhouse-") as scratch_name:
+        scratch = Path(scratch_name)
+        lf_pin = pins.llamafactory_pin()
+        pip(["download", "-q", "--no-deps", *target, "-d", str(dest), lf_pin], f"download {lf_pin}")
+        lf_version = pins.pinned_version(lf_pin)
+        lf_wheel = next(dest.glob(f"llamafactory-{lf_version}-*.whl"))
+        if args.target_torch:
+            requirements = [p for p in pins.project_pins(with_torch=False, with_vllm=False) if p != lf_pin]
+            requirements += pins.llamafactory_requirements(lf_wheel)
+            constraints = [f"torch=={args.target_torch}"]
+        else:
+            requirements, constraints = pins.project_pins(with_torch=True, with_vllm=True), []
+        items = resolve(requirements, constraints, target, dest, scratch)
+        kept, skipped = without_torch(items) if args.target_torch else (items, [])
+        have = {pins.canonicalize_name(p.name.split("-")[0]) + "==" + p.name.split("-")[1] for p in dest.glob("*.whl")}
+        wanted = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in kept]
+        to_fetch = [w for w in wanted if pins.canonicalize_name(w.split("==")[0]) + "==" + w.split("==")[1] not in have]
+        if to_fetch:
+            (scratch / "fetch.txt").write_text("".join(f"{w}\n" for w in to_fetch), encoding="utf-8")
+            pip(["download", "-q", "--no-deps", *target, "-d", str(dest), "-r", str(scratch / "fetch.txt")],
+                "download the wheels")
+    files = sorted(p for p in dest.glob("*.whl"))
+    record = {
+        "python_version": args.python_version, "platform": args.platform, "target_torch": args.target_torch,
+        "skipped_with_torch": sorted(i["metadata"]["name"] for i in skipped),
+        "files": {p.name: p.stat().st_size for p in files}, "bytes": sum(p.stat().st_size for p in files),
+    }
+    manifest = dest / "wheelhouse.json"
+    manifest.with_suffix(".tmp").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    manifest.with_suffix(".tmp").replace(manifest)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dest", type=Path, required=True, help="the wheelhouse folder (WHEELHOUSE=)")
+    parser.add_argument("--python-version", default=f"{sys.version_info[0]}.{sys.version_info[1]}",
+                        help="the target's Python, 3.N (default: this one)")
+    parser.add_argument("--platform", default="manylinux_2_28_x86_64", help="the target's platform tag")
+    parser.add_argument("--target-torch", help="the torch version the target already has: leave torch out")
+    args = parser.parse_args(argv)
+    try:
+        record = build(args)
+    except (WheelhouseError, pins.PinError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    torch = f"without torch (target has {args.target_torch})" if args.target_torch else "with torch"
+    print(f"wheelhouse {args.dest}: {len(record['files'])} wheels, {record['bytes'] / 2**20:.1f} MiB, "
+          f"Python {args.python_version}, {args.platform}, {torch}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
