@@ -30,6 +30,7 @@ from byoe import pip_reason  # noqa: E402
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
 MAX_BUILDS = 20
+LF = pins.LLAMAFACTORY
 
 
 class WheelhouseError(Exception):
@@ -86,23 +87,44 @@ def resolve(requirements: list[str], constraints: list[str], target: list[str], 
     raise WheelhouseError(f"more than {MAX_BUILDS} packages without a wheel for the target")
 
 
-def requires(item: dict) -> set[str]:
-    """The names an item of pip's report requires, markers and extras ignored (datasets asks for fsspec[http], which
-    needs aiohttp): an edge too many keeps a wheel, none is dropped."""
-    return {pins.name_of(line) for line in item["metadata"].get("requires_dist", [])}
+def requires(item: dict, extras: set[str]) -> dict[str, set[str]]:
+    """What an item of pip's report requires when asked for EXTRAS: {name: extras asked of it}. Markers other than
+    extra are not evaluated (an edge too many keeps a wheel, none is dropped)."""
+    out: dict[str, set[str]] = {}
+    for line in item["metadata"].get("requires_dist", []):
+        requirement = pins.Requirement(line)
+        marker = requirement.marker
+        if marker is not None and "extra" in str(marker) and not any(marker.evaluate({"extra": e}) for e in extras):
+            continue
+        out.setdefault(pins.name_of(line), set()).update(requirement.extras)
+    return out
 
 
 def without_torch(items: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(kept, skipped): skipped is torch and what is reached only through it (nvidia-*, triton, sympy, ...)."""
+    """(kept, skipped): skipped is torch and what is reached only through it (nvidia-*, triton, sympy, ...), following
+    extras where they are asked for (datasets asks for fsspec[http], which brings aiohttp)."""
     by_name = {pins.canonicalize_name(i["metadata"]["name"]): i for i in items}
-    reached, todo = set(), [n for n, i in by_name.items() if i["requested"] and n != "torch"]
-    while todo:
-        name = todo.pop()
-        if name in reached or name == "torch" or name not in by_name:
-            continue
-        reached.add(name)
-        todo += requires(by_name[name])
-    return [i for n, i in by_name.items() if n in reached], [i for n, i in by_name.items() if n not in reached]
+    asked = {n: set(i.get("requested_extras") or []) for n, i in by_name.items() if i["requested"] and n != "torch"}
+    changed = True
+    while changed:  # until no name and no extra is added
+        changed = False
+        for name in list(asked):
+            for needed, extras in requires(by_name[name], asked[name]).items():
+                if needed == "torch" or needed not in by_name or (needed in asked and extras <= asked[needed]):
+                    continue
+                asked[needed] = asked.get(needed, set()) | extras
+                changed = True
+    return [i for n, i in by_name.items() if n in asked], [i for n, i in by_name.items() if n not in asked]
+
+
+def key(name: str, version: str) -> str:
+    return f"{pins.canonicalize_name(name)}=={version}"
+
+
+def wheel_key(path: Path) -> str:
+    """NAME==VERSION of a wheel file (name-version-...whl)."""
+    name, version = path.name.split("-")[:2]
+    return key(name, version)
 
 
 def build(args: argparse.Namespace) -> dict:
@@ -114,7 +136,7 @@ def build(args: argparse.Namespace) -> dict:
         lf_pin = pins.llamafactory_pin()
         pip(["download", "-q", "--no-deps", *target, "-d", str(dest), lf_pin], f"download {lf_pin}")
         lf_version = pins.pinned_version(lf_pin)
-        lf_wheel = next(dest.glob(f"llamafactory-{lf_version}-*.whl"))
+        lf_wheel = next(dest.glob(f"{LF}-{lf_version}-*.whl"))
         if args.target_torch:
             requirements = [p for p in pins.project_pins(with_torch=False, with_vllm=False) if p != lf_pin]
             requirements += pins.llamafactory_requirements(lf_wheel)
@@ -123,14 +145,13 @@ def build(args: argparse.Namespace) -> dict:
             requirements, constraints = pins.project_pins(with_torch=True, with_vllm=True), []
         items = resolve(requirements, constraints, target, dest, scratch)
         kept, skipped = without_torch(items) if args.target_torch else (items, [])
-        have = {pins.canonicalize_name(p.name.split("-")[0]) + "==" + p.name.split("-")[1] for p in dest.glob("*.whl")}
-        wanted = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in kept]
-        to_fetch = [w for w in wanted if pins.canonicalize_name(w.split("==")[0]) + "==" + w.split("==")[1] not in have]
+        wanted = {key(i["metadata"]["name"], i["metadata"]["version"]) for i in kept} | {key(LF, lf_version)}
+        to_fetch = sorted(wanted - {wheel_key(p) for p in dest.glob("*.whl")})
         if to_fetch:
             (scratch / "fetch.txt").write_text("".join(f"{w}\n" for w in to_fetch), encoding="utf-8")
             pip(["download", "-q", "--no-deps", *target, "-d", str(dest), "-r", str(scratch / "fetch.txt")],
                 "download the wheels")
-    files = sorted(p for p in dest.glob("*.whl"))
+    files = sorted(p for p in dest.glob("*.whl") if wheel_key(p) in wanted)  # other wheels there are left alone
     record = {
         "python_version": args.python_version, "platform": args.platform, "target_torch": args.target_torch,
         "skipped_with_torch": sorted(i["metadata"]["name"] for i in skipped),
