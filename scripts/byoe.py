@@ -202,8 +202,8 @@ def setup(args: argparse.Namespace) -> None:
             plan.append({"name": "llamafactory", "version": lf_version, "requested": True})
         print(f"bring your own environment: {sys.executable} (Python {sys.version.split()[0]}, "
               f"{sys.prefix}), {'from ' + str(wheelhouse) + ' (no network)' if wheelhouse else 'from the index'}")
-        changed = [i for i in plan if pins.canonicalize_name(i["name"]) in pins.TORCH_TRIO]
-        print(f"  keep    torch {torch}" + ("" if changed else f" (llamafactory {lf_version} accepts it)"))
+        if not any(pins.canonicalize_name(i["name"]) == "torch" for i in plan):  # else the plan says torch X -> Y
+            print(f"  keep    torch {torch} (llamafactory {lf_version} accepts it)")
         print("  skip    torchvision: llamafactory lists it but never imports it; it must match your torch build")
         if not args.vllm:
             print("  skip    vllm: 0.11.0 pins torch==2.8.0 and fails under transformers 5: it runs from its own "
