@@ -93,6 +93,7 @@ help: ## List the targets
 	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
 	@echo "             MODEL=<BERT checkpoint> LSTM=1 (train-bert-crf)"
 	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
+	@echo "             BYO_PYTHON=<a python with torch> (your own environment, no .venv) WHEELHOUSE=<dir> (no network)"
 
 $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh $(if $(BYO_PATH),scripts/byoe.py scripts/pins.py)
 	BYO_PYTHON=$(BYO_PATH) WHEELHOUSE=$(WHEELHOUSE) bash scripts/install.sh $(VENV)

@@ -107,8 +107,7 @@ def held(torch: str, allow_torch_change: bool) -> list[str]:
     if allow_torch_change:
         return []
     out = [f"torch=={torch}"]
-    if installed("torchaudio"):
-        out.append(f"torchaudio=={installed('torchaudio')}")
+    out.append(f"torchaudio=={installed('torchaudio')}" if installed("torchaudio") else pins.matching_torchaudio(torch))
     return out
 
 
@@ -118,7 +117,7 @@ def resolve(requirements: list[str], constraints: list[str], wheelhouse: Path | 
     (scratch / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
     report = scratch / "report.json"
     try:
-        run_pip(["install", "-q", "--dry-run", "--report", str(report), "-c", str(scratch / "constraints.txt"),
+        run_pip(["install", "--dry-run", "--report", str(report), "-c", str(scratch / "constraints.txt"),
                  "-r", str(scratch / "requirements.txt"), *source_args(wheelhouse)],
                 "resolve the project's pins" + (f" beside the installed {', '.join(constraints)}" if constraints else ""))
     except SetupError as exc:
@@ -141,17 +140,18 @@ def plan_lines(plan: list[dict], project: set[str], lf_needs: set[str]) -> list[
 
 
 def cpu_torchaudio() -> None:
-    """torchaudio from the index is built against CUDA, and llamafactory imports it at module level: beside a CPU
-    torch its extension cannot load. torchaudio loads lib/*.so only when present (its documented pex layout), so
-    they go, as in `make setup`'s CPU set (scripts/install.sh). Only a torchaudio that cannot import otherwise."""
-    probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.version.cuda); import torchaudio"],
-                           capture_output=True, text=True)
-    if probe.returncode == 0 or probe.stdout.strip() != "None" or "torchaudio/lib/" not in probe.stderr:
+    """llamafactory imports torchaudio at module level (for audio inputs, which CLUENER never has). A torchaudio whose
+    compiled extension does not load beside this torch (the index's CUDA build beside a CPU torch, or no torchaudio
+    released with this torch) would stop every target: torchaudio loads lib/*.so only when present (its documented
+    pex layout), so they go, as in `make setup`'s CPU set (scripts/install.sh). Only when the import fails so."""
+    probe = subprocess.run([sys.executable, "-c", "import torch, torchaudio"], capture_output=True, text=True)
+    if probe.returncode == 0 or "torchaudio/lib/" not in probe.stderr:
         return
     lib = Path(metadata.distribution("torchaudio").locate_file("torchaudio/lib"))
     for extension in lib.glob("*.so"):
         extension.unlink()
-    print("  note    CPU torch: torchaudio's CUDA extension removed (as `make setup`'s CPU set does)")
+    print(f"  note    torchaudio {installed('torchaudio')}'s compiled extension does not load beside torch "
+          f"{installed('torch')}: removed (llamafactory only imports torchaudio; no audio here)")
 
 
 def write_bin(dest: Path) -> None:
@@ -196,7 +196,13 @@ def setup(args: argparse.Namespace) -> None:
         project = pins.project_pins(with_torch=False, with_vllm=args.vllm)
         lf_pin = pins.llamafactory_pin()
         requirements = [p for p in project if p != lf_pin] + lf_needs
-        plan = resolve(requirements, held(torch, args.allow_torch_change), wheelhouse, scratch)
+        constraints = held(torch, args.allow_torch_change)
+        try:
+            plan = resolve(requirements, constraints, wheelhouse, scratch)
+        except SetupError as exc:  # no torchaudio released with this torch: the newest pip allows (cpu_torchaudio)
+            if pins.matching_torchaudio(torch) not in constraints or pins.matching_torchaudio(torch) not in str(exc):
+                raise
+            plan = resolve(requirements, constraints[:1], wheelhouse, scratch)
         lf_version = pins.pinned_version(lf_pin)
         if installed("llamafactory") != lf_version:
             plan.append({"name": "llamafactory", "version": lf_version, "requested": True})

@@ -122,6 +122,12 @@ def torch_refusal(installed: str, lf_requirements: list[str]) -> str | None:
     return f"llamafactory 0.9.5 requires torch{torch.specifier}"
 
 
+def matching_torchaudio(torch: str) -> str:
+    """The torchaudio released with torch TORCH (same version). Its compiled extension is bound to that torch:
+    torchaudio 2.11.1 asks for torch>=2.11 but does not load beside torch 2.11.0."""
+    return f"torchaudio=={Version(torch).public}"
+
+
 def manylinux_platforms(platform: str) -> list[str]:
     """pip's --platform takes one tag each and does not widen manylinux_2_N to older glibc: the list a machine of
     glibc 2.N accepts (manylinux_2_N down to 2_5, with the legacy names), or PLATFORM alone for other tags."""

@@ -48,9 +48,10 @@ def target_args(python_version: str, platform: str) -> list[str]:
     return args
 
 
-def pip(args: list[str], what: str) -> subprocess.CompletedProcess:
+def pip(args: list[str], what: str, allow: str = "No matching distribution found") -> subprocess.CompletedProcess:
+    """pip ARGS; a failure is an error unless its output says ALLOW."""
     done = subprocess.run(PIP + args, capture_output=True, text=True, env={**os.environ, "DS_BUILD_OPS": "0"})
-    if done.returncode != 0 and "No matching distribution found" not in done.stderr:
+    if done.returncode != 0 and not re.search(allow, done.stdout + done.stderr):
         raise WheelhouseError(f"pip could not {what}: {pip_reason(done.stderr)}")
     return done
 
@@ -77,13 +78,18 @@ def resolve(requirements: list[str], constraints: list[str], target: list[str], 
     (scratch / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
     report = scratch / "report.json"
     for _ in range(MAX_BUILDS):
-        done = pip(["install", "-q", "--dry-run", "--ignore-installed", "--report", str(report), "--target",
+        torchaudio = [c for c in constraints if pins.name_of(c) == "torchaudio"]
+        done = pip(["install", "--dry-run", "--ignore-installed", "--report", str(report), "--target",
                     str(scratch / "target"), *target, "--find-links", str(dest), "-c", str(scratch / "constraints.txt"),
-                    "-r", str(scratch / "requirements.txt")], "resolve the set for the target")
+                    "-r", str(scratch / "requirements.txt")], "resolve the set for the target",
+                   "|".join(["No matching distribution found", *map(re.escape, torchaudio)]))
         if done.returncode == 0:
             return json.loads(report.read_text(encoding="utf-8"))["install"]
-        missing = re.search(r"No matching distribution found for (\S+)", done.stderr).group(1)
-        build_from_source(missing, dest)
+        if torchaudio and torchaudio[0] in done.stdout + done.stderr:  # no torchaudio released with that torch
+            constraints.remove(torchaudio[0])
+            (scratch / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
+            continue
+        build_from_source(re.search(r"No matching distribution found for (\S+)", done.stderr).group(1), dest)
     raise WheelhouseError(f"more than {MAX_BUILDS} packages without a wheel for the target")
 
 
@@ -140,7 +146,7 @@ def build(args: argparse.Namespace) -> dict:
         if args.target_torch:
             requirements = [p for p in pins.project_pins(with_torch=False, with_vllm=False) if p != lf_pin]
             requirements += pins.llamafactory_requirements(lf_wheel)
-            constraints = [f"torch=={args.target_torch}"]
+            constraints = [f"torch=={args.target_torch}", pins.matching_torchaudio(args.target_torch)]
         else:
             requirements, constraints = pins.project_pins(with_torch=True, with_vllm=True), []
         items = resolve(requirements, constraints, target, dest, scratch)
