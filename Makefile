@@ -104,9 +104,11 @@ setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else
 TARGET_PYTHON   ?= 3.11
 TARGET_PLATFORM ?= manylinux_2_28_x86_64
 TARGET_TORCH    ?=
+# pip evaluates environment markers with the Python it runs on: one of the target's version (scripts/wheelhouse.py).
+WHEELHOUSE_PYTHON ?= python$(TARGET_PYTHON)
 wheelhouse: ## Every wheel an offline machine needs: WHEELHOUSE=<dir> [TARGET_PYTHON=3.12 TARGET_PLATFORM=... TARGET_TORCH=2.11.0]
 	@test -n "$(WHEELHOUSE)" || { echo "error: make wheelhouse needs WHEELHOUSE=<dir>" >&2; exit 1; }
-	$(or $(BYO_PATH),python3) scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
+	$(WHEELHOUSE_PYTHON) scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
 	  --platform $(TARGET_PLATFORM) $(if $(TARGET_TORCH),--target-torch $(TARGET_TORCH))
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip

@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -38,8 +39,18 @@ class WheelhouseError(Exception):
 
 
 def target_args(python_version: str, platform: str) -> list[str]:
+    """pip's options for the target. pip matches wheel tags to --python-version and --platform but evaluates
+    environment markers with the Python it runs on (vllm asks for setuptools<80 only on Python > 3.11): so this
+    runs on a Python of the target's version, on the target's OS and machine."""
     if not re.fullmatch(r"3\.\d+", python_version):
-        raise WheelhouseError(f"PYTHON_VERSION={python_version}: expected 3.N, e.g. 3.12")
+        raise WheelhouseError(f"TARGET_PYTHON={python_version}: expected 3.N, e.g. 3.12")
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if here != python_version:
+        raise WheelhouseError(f"TARGET_PYTHON={python_version} but this is Python {here}: pip evaluates markers with "
+                              f"the Python it runs on; set WHEELHOUSE_PYTHON to a python{python_version}")
+    if sysconfig.get_platform().split("-", 1)[-1] not in platform or not platform.startswith(("manylinux", "linux")):
+        raise WheelhouseError(f"TARGET_PLATFORM={platform}: this machine is {sysconfig.get_platform()}; pip "
+                              "evaluates markers with it, so build on a machine of the target's OS and machine")
     abi = "cp3" + python_version.split(".")[1]
     args = ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp", "--abi", abi,
             "--abi", "abi3", "--abi", "none"]
@@ -173,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dest", type=Path, required=True, help="the wheelhouse folder (WHEELHOUSE=)")
     parser.add_argument("--python-version", default=f"{sys.version_info[0]}.{sys.version_info[1]}",
-                        help="the target's Python, 3.N (default: this one)")
+                        help="the target's Python, 3.N (default and only choice: this one's; see target_args)")
     parser.add_argument("--platform", default="manylinux_2_28_x86_64", help="the target's platform tag")
     parser.add_argument("--target-torch", help="the torch version the target already has: leave torch out")
     args = parser.parse_args(argv)
