@@ -87,7 +87,7 @@ def llamafactory_wheel(wheelhouse: Path | None, scratch: Path) -> Path:
 def run_pip(args: list[str], what: str) -> None:
     done = subprocess.run(PIP + args, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SetupError(f"pip could not {what}: {pip_reason(done.stderr)}")
+        raise SetupError(f"pip could not {what}: {pip_reason(done.stdout + done.stderr)}")
 
 
 def pip_reason(stderr: str) -> str:

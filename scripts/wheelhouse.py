@@ -63,7 +63,7 @@ def pip(args: list[str], what: str, allow: str = "No matching distribution found
     """pip ARGS; a failure is an error unless its output says ALLOW."""
     done = subprocess.run(PIP + args, capture_output=True, text=True, env={**os.environ, "DS_BUILD_OPS": "0"})
     if done.returncode != 0 and not re.search(allow, done.stdout + done.stderr):
-        raise WheelhouseError(f"pip could not {what}: {pip_reason(done.stderr)}")
+        raise WheelhouseError(f"pip could not {what}: {pip_reason(done.stdout + done.stderr)}")
     return done
 
 
