@@ -116,13 +116,15 @@ def resolve(requirements: list[str], constraints: list[str], wheelhouse: Path | 
     (scratch / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
     (scratch / "requirements.txt").write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
     report = scratch / "report.json"
+    beside = f" beside the installed {', '.join(constraints)}" if constraints else ""
     try:
         run_pip(["install", "--dry-run", "--report", str(report), "-c", str(scratch / "constraints.txt"),
                  "-r", str(scratch / "requirements.txt"), *source_args(wheelhouse)],
-                "resolve the project's pins" + (f" beside the installed {', '.join(constraints)}" if constraints else ""))
+                "resolve the project's pins" + beside)
     except SetupError as exc:
-        held_torch = constraints and re.search(r"\btorch==", str(exc).split(":", 1)[1])
-        raise SetupError(f"{exc}{'; refusing to change torch: ALLOW_TORCH_CHANGE=1 lets pip replace it' if held_torch else ''}") from None
+        if not (constraints and re.search(r"\btorch==", str(exc).split(": ", 1)[-1])):
+            raise
+        raise SetupError(f"{exc}; refusing to change torch: ALLOW_TORCH_CHANGE=1 lets pip replace it") from None
     items = json.loads(report.read_text(encoding="utf-8"))["install"]
     return [{"name": i["metadata"]["name"], "version": i["metadata"]["version"], "requested": i["requested"]}
             for i in items]
@@ -139,7 +141,7 @@ def plan_lines(plan: list[dict], project: set[str], lf_needs: set[str]) -> list[
     return lines
 
 
-def cpu_torchaudio() -> None:
+def unload_torchaudio_extension() -> None:
     """llamafactory imports torchaudio at module level (for audio inputs, which CLUENER never has). A torchaudio whose
     compiled extension does not load beside this torch (the index's CUDA build beside a CPU torch, or no torchaudio
     released with this torch) would stop every target: torchaudio loads lib/*.so only when present (its documented
@@ -199,8 +201,9 @@ def setup(args: argparse.Namespace) -> None:
         constraints = held(torch, args.allow_torch_change)
         try:
             plan = resolve(requirements, constraints, wheelhouse, scratch)
-        except SetupError as exc:  # no torchaudio released with this torch: the newest pip allows (cpu_torchaudio)
-            if pins.matching_torchaudio(torch) not in constraints or pins.matching_torchaudio(torch) not in str(exc):
+        except SetupError as exc:  # no torchaudio released with this torch: the newest (unload_torchaudio_extension)
+            reason = str(exc).split(": ", 1)[-1]  # pip's words, after the constraints named before them
+            if pins.matching_torchaudio(torch) not in constraints or pins.matching_torchaudio(torch) not in reason:
                 raise
             plan = resolve(requirements, constraints[:1], wheelhouse, scratch)
         lf_version = pins.pinned_version(lf_pin)
@@ -222,7 +225,7 @@ def setup(args: argparse.Namespace) -> None:
             exact = [f"{i['name']}=={i['version']}" for i in plan if i["name"] != "llamafactory"]
             exact += [str(lf_wheel)] if any(i["name"] == "llamafactory" for i in plan) else []
             run_pip(["install", "-q", "--no-deps", *source_args(wheelhouse), *exact], "install the plan")
-    cpu_torchaudio()
+    unload_torchaudio_extension()
     after = subprocess.run([sys.executable, "-c", (
         "import torch, torchaudio, transformers, llamafactory\n"
         "print(f'ok: torch {torch.__version__}, transformers {transformers.__version__}, "

@@ -88,7 +88,8 @@ def image(tmp_path_factory) -> Path:
 def wheelhouse(tmp_path_factory) -> Path:
     """`make wheelhouse` for this Python on this platform, TARGET_TORCH = the image's torch."""
     folder = tmp_path_factory.mktemp("wheelhouse")
-    built = run(["make", "--no-print-directory", "wheelhouse", f"WHEELHOUSE={folder}", f"WHEELHOUSE_PYTHON={sys.executable}",
+    built = run(["make", "--no-print-directory", "wheelhouse", f"WHEELHOUSE={folder}",
+                 f"WHEELHOUSE_PYTHON={sys.executable}",
                  f"TARGET_PYTHON={PYTHON_VERSION}", f"TARGET_TORCH={TORCH.split('+')[0]}"])
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-3000:]
     return folder
