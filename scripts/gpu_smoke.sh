@@ -157,7 +157,8 @@ step export lora-train 600 make --no-print-directory export "${common[@]}" RECIP
   ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora export_dir=$work/merged"
 step rope-base export 60 check_export
 if gpu_only vllm-setup; then
-  why=$(vllm_unavailable)
+  why=
+  [ -n "${passed[gpu]:-}" ] && why=$(vllm_unavailable)  # without a GPU, step says "needs gpu"
   if [ -n "$why" ]; then row vllm-setup SKIP - "$why"; else step vllm-setup gpu 900 ensure_vllm; fi
 fi
 gpu_only vllm-api && step vllm-api lora-train,vllm-setup 600 serve_and_predict
