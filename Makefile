@@ -2,7 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VENV        ?= .venv
+# Bring your own environment (README): BYO_PYTHON=<a Python that already has torch> runs every target with it, no venv:
+# `make setup` installs only the missing pins into its environment, torch kept (scripts/byoe.py), and writes
+# .byoe/<its path>/bin/{python,llamafactory-cli,torchrun}, which stand in for .venv/bin. WHEELHOUSE=<dir>: install
+# from a `make wheelhouse` folder with no network (either way).
+BYO_PYTHON  ?=
+WHEELHOUSE  ?=
+BYO_PATH    := $(if $(BYO_PYTHON),$(or $(shell command -v $(BYO_PYTHON)),$(error BYO_PYTHON=$(BYO_PYTHON): no such interpreter)))
+VENV        ?= $(if $(BYO_PATH),.byoe/$(subst /,_,$(BYO_PATH)),.venv)
 PY          := $(VENV)/bin/python
 LFCLI       := $(VENV)/bin/llamafactory-cli
 STAMP       := $(VENV)/.installed
@@ -73,6 +80,7 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 # Names and paths (a recipe's dataset on a split, predictions files, run names) come from cluener/layout.py.
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
+.PHONY: wheelhouse
 .PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
         export api serve-vllm gpu-smoke report sweep check-launch check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
 .PHONY: doctor check-split check-train check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
@@ -86,11 +94,23 @@ help: ## List the targets
 	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
 	@echo "             MODEL=<BERT checkpoint> LSTM=1 (train-bert-crf)"
 	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
+	@echo "             BYO_PYTHON=<a python with torch> (your own environment, no .venv) WHEELHOUSE=<dir> (no network)"
 
-$(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh
-	bash scripts/install.sh $(VENV)
+$(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh $(if $(BYO_PATH),scripts/byoe.py scripts/pins.py)
+	BYO_PYTHON=$(BYO_PATH) WHEELHOUSE=$(WHEELHOUSE) bash scripts/install.sh $(VENV)
 
-setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU)
+setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU); BYO_PYTHON=, WHEELHOUSE=
+
+# make wheelhouse on a machine with network, for one without: TARGET_TORCH=<the torch the target has> leaves torch out.
+TARGET_PYTHON   ?= 3.11
+TARGET_PLATFORM ?= manylinux_2_28_x86_64
+TARGET_TORCH    ?=
+# pip evaluates environment markers with the Python it runs on: one of the target's version (scripts/wheelhouse.py).
+WHEELHOUSE_PYTHON ?= python$(TARGET_PYTHON)
+wheelhouse: ## Every wheel an offline machine needs: WHEELHOUSE=<dir> [TARGET_PYTHON=3.12 TARGET_PLATFORM=... TARGET_TORCH=2.11.0]
+	@test -n "$(WHEELHOUSE)" || { echo "error: make wheelhouse needs WHEELHOUSE=<dir>" >&2; exit 1; }
+	$(WHEELHOUSE_PYTHON) scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
+	  --platform $(TARGET_PLATFORM) $(if $(TARGET_TORCH),--target-torch $(TARGET_TORCH))
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
 	$(PY) -m cluener.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")

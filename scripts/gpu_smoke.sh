@@ -101,8 +101,16 @@ assert AutoConfig.from_pretrained(path).rope_theta == 5e6
 print("merged config keeps rope_theta 5e6")
 PY
 }
+# vLLM 0.11.0 pins torch==2.8.0: it is installed only where that keeps the environment's torch (in a bring-your-own
+# environment with another torch it lives in its own environment: README), and the step says so when it cannot be.
+torch_held() { echo "torch==$("$py" -c "import importlib.metadata as m; print(m.version('torch'))")"; }
+vllm_unavailable() {
+  "$py" -c "import vllm" 2>/dev/null && return
+  "$py" -m pip install -q --dry-run -c <(torch_held) -r requirements-vllm.txt >/dev/null 2>&1 ||
+    echo "vLLM 0.11.0 cannot be installed here (it pins torch==2.8.0; here $(torch_held); or no network)"
+}
 ensure_vllm() {
-  "$py" -c "import vllm" 2>/dev/null || "$py" -m pip install -q -r requirements-vllm.txt
+  "$py" -c "import vllm" 2>/dev/null || "$py" -m pip install -q -c <(torch_held) -r requirements-vllm.txt
   "$py" -m pip check
 }
 serve_and_predict() {
@@ -148,7 +156,11 @@ step predict lora-train 600 predict_some
 step export lora-train 600 make --no-print-directory export "${common[@]}" RECIPE="$lora_recipe" \
   ARGS="model_name_or_path=$tiny adapter_name_or_path=$work/lora export_dir=$work/merged"
 step rope-base export 60 check_export
-gpu_only vllm-setup && step vllm-setup gpu 900 ensure_vllm
+if gpu_only vllm-setup; then
+  why=
+  [ -n "${passed[gpu]:-}" ] && why=$(vllm_unavailable)  # without a GPU, step says "needs gpu"
+  if [ -n "$why" ]; then row vllm-setup SKIP - "$why"; else step vllm-setup gpu 900 ensure_vllm; fi
+fi
 gpu_only vllm-api && step vllm-api lora-train,vllm-setup 600 serve_and_predict
 gpu_only qlora && step qlora data,tiny-model 600 make --no-print-directory train "${common[@]}" \
   RECIPE=qwen3_8b_qlora_sft ARGS="$steps_args output_dir=$work/qlora max_steps=3 max_samples=48"

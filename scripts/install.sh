@@ -2,9 +2,16 @@
 # Create the project's virtual environment and install what the Makefile targets need.
 #   scripts/install.sh [VENV] [cpu|gpu|auto]
 # auto (the default) picks gpu when nvidia-smi works, else cpu. The cpu path never downloads a CUDA torch.
+# WHEELHOUSE=<dir>: install from a `make wheelhouse` folder with no network (pip --no-index).
+# BYO_PYTHON=<python>: bring your own environment: no venv; scripts/byoe.py installs the missing pins into that
+# Python's environment (its torch kept) and writes VENV/bin/{python,llamafactory-cli,torchrun} to stand in for one.
 set -euo pipefail
 venv=${1:-.venv}
 mode=${2:-auto}
+if [ -n "${BYO_PYTHON:-}" ]; then
+  exec "$BYO_PYTHON" scripts/byoe.py --dest "$venv" ${WHEELHOUSE:+--wheelhouse "$WHEELHOUSE"} \
+    ${BYO_VLLM:+--vllm} ${ALLOW_TORCH_CHANGE:+--allow-torch-change}
+fi
 python=${PYTHON:-python3.11}
 if [ "$mode" = auto ]; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then mode=gpu; else mode=cpu; fi
@@ -12,6 +19,10 @@ fi
 command -v "$python" >/dev/null || { echo "error: $python not found (llamafactory 0.9.5 needs Python >= 3.11)" >&2; exit 1; }
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
+if [ -n "${WHEELHOUSE:-}" ]; then
+  [ -d "$WHEELHOUSE" ] || { echo "error: WHEELHOUSE=$WHEELHOUSE: no such folder" >&2; exit 1; }
+  pip+=(--no-index --find-links "$WHEELHOUSE")
+fi
 if [ "$mode" = gpu ]; then
   "${pip[@]}" -r requirements.txt
 else

@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     vllm = shutil.which("vllm", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if vllm is None:
-        print("error: vllm is not installed here: pip install -r requirements-vllm.txt (GPU only)", file=sys.stderr)
+        print("error: vllm is not installed here: pip install -r requirements-vllm.txt (GPU only; it "
+              "pins torch==2.8.0), or put the bin folder of a vLLM environment on PATH", file=sys.stderr)
         return 1
     print(shlex.join(command), flush=True)
     os.chdir(ROOT)
