@@ -194,6 +194,8 @@ _START = re.compile(r"[\[{［｛]")
 
 
 _NOTHING = _Nothing()
+# A bare JSON value: a number as JSON writes it (no leading zeros: "00" is not one), true, false or null.
+_BARE = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 _OPEN = {"{": "{", "｛": "{", "[": "[", "［": "["}
 _CLOSE = {"}": "}", "｝": "}", "]": "]", "］": "]"}
 _COLON = {":", "："}
@@ -272,7 +274,7 @@ class _Reader:
         return _NOTHING
 
     def _bare(self):
-        match = re.compile(r"-?\d+(?:\.\d+)?|true|false|null").match(self.text, self.pos)
+        match = _BARE.match(self.text, self.pos)
         if not match:
             return _NOTHING
         self.pos = match.end()
