@@ -49,6 +49,7 @@ from itertools import islice
 from typing import Any, Iterable
 
 from .labels import CHINESE_NAMES, LABEL_SET
+from .lenient_json import NOTHING, START, JsonObject, LenientReader
 
 OK, REPAIRED, FAILED = "ok", "repaired", "failed"
 UNCLOSED_THINK = "unclosed think block (its text is not the answer)"
@@ -73,7 +74,6 @@ _CHINESE_TO_LABEL.update(
 _LABEL_ALIASES = {"goverment": "government", "organisation": "organization", "person": "name", "per": "name"}
 _LABEL_KEYS = ("label", "type", "entity_type", "category", "类型", "实体类型")
 _TEXT_KEYS = ("text", "entity", "name", "value", "span", "mention", "实体", "实体名称")
-_MAX_DEPTH = 8
 _MAX_STARTS = 16
 
 
@@ -106,7 +106,7 @@ def parse_target(raw: Any) -> ParseResult:
     stripped = raw.strip()
     # Fast path: valid JSON (the exact target format is status ok; any interpretation needed makes it repaired).
     try:
-        value = json.loads(stripped, object_pairs_hook=_Obj.from_pairs)
+        value = json.loads(stripped, object_pairs_hook=JsonObject.from_pairs)
     except (ValueError, RecursionError):
         pass
     else:
@@ -156,11 +156,11 @@ def _parse_lenient(text: str) -> ParseResult:
 
 def _scan(text: str) -> ParseResult | None:
     """Try the first few '{' / '[' starts (bounded, so linear in len(text))."""
-    starts = [m.start() for m in islice(_START.finditer(text), _MAX_STARTS)]
+    starts = [m.start() for m in islice(START.finditer(text), _MAX_STARTS)]
     for start in starts:
-        reader = _Reader(text, start)
+        reader = LenientReader(text, start)
         value = reader.value(0)
-        if value is _NOTHING:
+        if value is NOTHING:
             continue
         result = _interpret(value)
         if result is None:
@@ -172,191 +172,6 @@ def _scan(text: str) -> ParseResult | None:
         result.repairs.extend(sorted(reader.repairs))
         return result
     return None
-
-
-class _Nothing:
-    pass
-
-
-class _Obj(dict):
-    """A decoded JSON object that remembers every key/value pair, so duplicate keys are merged, not lost."""
-
-    pairs: list
-
-    @classmethod
-    def from_pairs(cls, pairs: list) -> _Obj:
-        obj = cls(pairs)
-        obj.pairs = list(pairs)
-        return obj
-
-
-_START = re.compile(r"[\[{［｛]")
-
-
-_NOTHING = _Nothing()
-# A bare JSON value: a number as JSON writes it (no leading zeros: "00" is not one), true, false or null.
-_BARE = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
-_OPEN = {"{": "{", "｛": "{", "[": "[", "［": "["}
-_CLOSE = {"}": "}", "｝": "}", "]": "]", "］": "]"}
-_COLON = {":", "："}
-_COMMA = {",", "，", "、"}
-_QUOTES = {'"': '"', "“": "”", "”": "”", "'": "'", "‘": "’", "「": "」"}
-
-
-class _Reader:
-    """A forgiving JSON reader: full-width syntax, trailing commas, single quotes, truncation.
-
-    Each character is read at most once, and nesting is capped, so it runs in linear time and cannot overflow.
-
-    Kept instead of json-repair (0.64.4, measured in its place on this module's tests and the dev targets:
-    ``python benchmarks/bench_libraries.py target``): json-repair gets 35 of the 41 recovery cases of
-    tests/test_cluener_target.py right (this reader 41): it drops full-width ``｛“name”：［…］｝`` output, calls
-    ``对不起 {`` and ``{"name":[`` repaired, and completes cut strings. Cut at every character, the 1,343 dev targets
-    give 10,225 invented strings (``浙商银`` for ``浙商银行``) with json-repair, 0 here; and it is superlinear on
-    hard inputs (27.6 s for a 20,000-character cut string, 8.2 s for 20,000 ``{``; here 0.02 s and 0.0002 s).
-    """
-
-    def __init__(self, text: str, pos: int):
-        self.text, self.pos, self.repairs = text, pos, set()
-        self.closed = False  # whether the outermost object or list was read to its closing bracket
-
-    def _skip_ws(self) -> None:
-        text, n = self.text, len(self.text)
-        while self.pos < n and text[self.pos] in " \t\r\n\u3000":
-            self.pos += 1
-
-    def _peek(self) -> str:
-        self._skip_ws()
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def value(self, depth: int):
-        ch = self._peek()
-        if not ch:
-            return _NOTHING
-        if ch in _OPEN:
-            if depth >= _MAX_DEPTH:
-                return _NOTHING
-            if ch not in "{[":
-                self.repairs.add("full-width punctuation")
-            self.pos += 1
-            return self._object(depth) if _OPEN[ch] == "{" else self._array(depth)
-        if ch in _QUOTES:
-            return self._string()
-        return self._bare()
-
-    def _string(self):
-        opener = self.text[self.pos]
-        closer = _QUOTES[opener]
-        if opener != '"':
-            self.repairs.add("non-JSON quotes")
-        self.pos += 1
-        out = []
-        text, n = self.text, len(self.text)
-        while self.pos < n:
-            ch = text[self.pos]
-            if ch == closer or (opener == "“" and ch == '"'):
-                self.pos += 1
-                return "".join(out)
-            if ch == "\\" and self.pos + 1 < n:
-                nxt = text[self.pos + 1]
-                if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[self.pos + 2 : self.pos + 6] or ""):
-                    out.append(chr(int(text[self.pos + 2 : self.pos + 6], 16)))
-                    self.pos += 6
-                    continue
-                out.append({"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(nxt, nxt))
-                self.pos += 2
-                continue
-            if ch == "\n":
-                return _NOTHING  # a string never spans lines in this format
-            out.append(ch)
-            self.pos += 1
-        self.repairs.add("truncated")
-        return _NOTHING
-
-    def _bare(self):
-        match = _BARE.match(self.text, self.pos)
-        if not match:
-            return _NOTHING
-        self.pos = match.end()
-        return json.loads(match.group(0))
-
-    def _separator(self, closer: str) -> str:
-        """After an item: 'close', 'next' or 'stop'."""
-        ch = self._peek()
-        if ch in _CLOSE and _CLOSE[ch] == closer:
-            if ch != closer:
-                self.repairs.add("full-width punctuation")
-            self.pos += 1
-            return "close"
-        if ch in _COMMA:
-            if ch != ",":
-                self.repairs.add("full-width punctuation")
-            self.pos += 1
-            nxt = self._peek()
-            if nxt in _CLOSE and _CLOSE[nxt] == closer:
-                self.repairs.add("trailing comma")
-                self.pos += 1
-                return "close"
-            return "next"
-        if not ch:
-            self.repairs.add("truncated")
-        return "stop"
-
-    def _array(self, depth: int):
-        items: list = []
-        if self._peek() in _CLOSE:
-            self.pos += 1
-            self.closed = self.closed or depth == 0
-            return items
-        while True:
-            item = self.value(depth + 1)
-            if item is _NOTHING:
-                if not self._peek():
-                    self.repairs.add("truncated")
-                return items
-            items.append(item)
-            separator = self._separator("]")
-            if separator != "next":
-                self.closed = self.closed or (depth == 0 and separator == "close")
-                return items
-
-    def _object(self, depth: int):
-        obj = _Obj.from_pairs([])
-        if self._peek() in _CLOSE:
-            self.pos += 1
-            self.closed = self.closed or depth == 0
-            return obj
-        while True:
-            ch = self._peek()
-            if ch in _QUOTES:
-                key = self._string()
-            else:  # unquoted key such as {name: [...]}
-                match = re.compile(r"[A-Za-z_\u4e00-\u9fff]+").match(self.text, self.pos)
-                key = match.group(0) if match else _NOTHING
-                if match:
-                    self.pos = match.end()
-                    self.repairs.add("unquoted key")
-            if key is _NOTHING or self._peek() not in _COLON:
-                if not self._peek():
-                    self.repairs.add("truncated")
-                return obj
-            if self._peek() != ":":
-                self.repairs.add("full-width punctuation")
-            self.pos += 1
-            item = self.value(depth + 1)
-            if item is _NOTHING:
-                if not self._peek():
-                    self.repairs.add("truncated")
-                return obj
-            obj[key] = item
-            obj.pairs.append((key, item))
-            separator = self._separator("}")
-            if separator != "next":
-                self.closed = self.closed or (depth == 0 and separator == "close")
-                return obj
-
-
-# ---------------------------------------------------------------- interpretation
 
 
 def _normalise_label(key: Any, repairs: list[str]) -> str | None:
@@ -425,6 +240,14 @@ class _Collector:
         self.repairs.append(reason)
         self.dropped[reason] = self.dropped.get(reason, 0) + count
 
+    def add_labelled(self, raw_label: Any, strings: Iterable[str]) -> None:
+        """``strings`` under ``raw_label`` once it is normalised to a type; an unknown label is recorded instead."""
+        label = _normalise_label(raw_label, self.repairs)
+        if label is None:
+            self.unknown.append(str(raw_label))
+        else:
+            self.add(label, strings)
+
     def add(self, label: str, strings: Iterable[str]) -> None:
         bucket = self.grouped.setdefault(label, {})
         for s in strings:
@@ -458,11 +281,7 @@ def _interpret_items(items: list, out: _Collector) -> bool:
             out.drop("incomplete item dropped")
             continue
         usable += 1
-        label = _normalise_label(lab, out.repairs)
-        if label is None:
-            out.unknown.append(str(lab))
-            continue
-        out.add(label, strings)
+        out.add_labelled(lab, strings)
     return usable > 0
 
 
@@ -494,11 +313,7 @@ def _interpret(value: Any, depth: int = 0) -> ParseResult | None:
                 out.drop(f"{_kind(item)} instead of a list of strings (value dropped)")
                 continue
             usable += 1
-            label = _normalise_label(key, out.repairs)
-            if label is None:
-                out.unknown.append(str(key))
-                continue
-            out.add(label, strings)
+            out.add_labelled(key, strings)
         if pairs and not usable:  # no value was a list of strings: nothing was read
             return None
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
