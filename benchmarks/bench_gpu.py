@@ -115,8 +115,8 @@ def train_args(config: dict, model_dir: Path, run_dir: Path, steps: int, dry_run
 
 
 def run_train(recipe: str, args: list[str], dry_run: bool, log_path: Path) -> None:
-    venv = Path(os.environ.get("VENV", ROOT / ".venv"))
-    command = ["make", "--no-print-directory", f"--old-file={venv}/.installed", "train", f"RECIPE={recipe}",
+    venv = Path(sys.prefix)  # make bench-gpu runs this file with $(VENV)/bin/python; make train uses the same venv
+    command = ["make", "--no-print-directory", f"--old-file={venv}/.installed", f"VENV={venv}", "train", f"RECIPE={recipe}",
                f"PRECISION={'fp32' if dry_run else 'bf16'}", "ARGS=" + " ".join(args)]
     env = dict(os.environ, RECORD_VRAM="1")
     with open(log_path, "w", encoding="utf-8") as log:
