@@ -11,7 +11,8 @@ For each recipe (every GPU recipe of yaml_configs/train, or those named):
    (the dry run: PRECISION=fp32, batch 2, no accumulation, 64 examples; no quantization or DeepSpeed: both need CUDA
    here), with LF's trainer log on every step;
 4. benchmarks/bench_gpu_metrics.py reads LF's trainer_log.jsonl: the JSON per recipe goes to ``BENCH_OUT/<recipe>.json``
-   and the table to ``BENCH_OUT/README.md``.
+   and the table to ``BENCH_OUT/README.md``, LF's log beside it (``<recipe>.trainer_log.jsonl``); the built model
+   and the run folder (saves/bench-gpu/<recipe>) are removed.
 
 Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--out reports/gpu-bench]``
 """
@@ -34,6 +35,7 @@ from bench_gpu_metrics import markdown, optimizer_steps, read_log, steady_state,
 from qwen_shapes import build_meta, count_params, hf_config, recipe_model, shape_of  # noqa: E402
 
 from cluener.files import atomic_write_json, atomic_write_text  # noqa: E402
+from cluener.layout import DATA_DIR, SAVES_DIR  # noqa: E402
 
 TRAIN_DIR = ROOT / "yaml_configs" / "train"
 DRY_SHRINK = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -132,6 +134,8 @@ def gpu_name_and_context() -> tuple[str | None, float | None]:
 
     if not torch.cuda.is_available():
         return None, None
+    if shutil.which("nvidia-smi") is None:  # no NVML reader: the context (and so the peak memory) stays null
+        return torch.cuda.get_device_name(0), None
     probe = subprocess.Popen([sys.executable, "-c", "import torch,sys,time; torch.zeros(1,device='cuda'); "
                               "print('ready',flush=True); sys.stdin.read()"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
@@ -160,13 +164,20 @@ def bench(recipe: str, steps: int, dry_run: bool, out: Path, gpu: str | None, co
     shape, params = check_params(recipe)
     batch = DRY_BATCH if dry_run else int(config["per_device_train_batch_size"])
     efficiency, examples = padding_for(config, batch)
-    work = out / "work" / recipe
+    work = ROOT / SAVES_DIR / "bench-gpu" / recipe  # the built model and LF's run: saves/ is never committed
+    shutil.rmtree(work, ignore_errors=True)  # what an interrupted run left
     model_dir = build_model(shape, work / "model", dry_run)
     run_dir = work / "run"
     started = time.monotonic()
     run_train(recipe, train_args(config, model_dir, run_dir, steps, dry_run), dry_run, out / f"{recipe}.log")
-    rows = read_log(run_dir / "trainer_log.jsonl")
-    run = steady_state(rows, warmup=max(1, steps // 5))
+    log = run_dir / "trainer_log.jsonl"
+    if not log.is_file():
+        raise BenchError(f"{recipe}: make train wrote no {log} (log {out / f'{recipe}.log'})")
+    atomic_write_text(out / f"{recipe}.trainer_log.jsonl", log.read_text(encoding="utf-8"))
+    try:
+        run = steady_state(read_log(log), warmup=max(1, steps // 5))
+    except ValueError as exc:
+        raise BenchError(f"{recipe}: {log}: {exc}") from None
     gpus = int(os.environ.get("NPROC_PER_NODE", "1"))
     total = None if dry_run else optimizer_steps(examples, int(config["per_device_train_batch_size"]),
                                                  int(config["gradient_accumulation_steps"]), gpus,
@@ -179,7 +190,7 @@ def bench(recipe: str, steps: int, dry_run: bool, out: Path, gpu: str | None, co
                   "gpus": gpus, "train_examples": examples, "knob": "group_by_length" if config.get("group_by_length")
                   else "random batches", "date": time.strftime("%Y-%m-%d", time.gmtime())}
     atomic_write_json(out / f"{recipe}.json", row)
-    shutil.rmtree(work / "model", ignore_errors=True)  # GPU models are GBs: only the numbers stay
+    shutil.rmtree(work, ignore_errors=True)  # a GPU model (and a full-SFT run's weights) is GBs: only the numbers stay
     return row
 
 
@@ -198,25 +209,31 @@ def main(argv: list[str] | None = None) -> int:
         recipes = args.recipes or gpu_recipes()
         for recipe in recipes:
             load_recipe(recipe)
-        if not (ROOT / "data" / "manifest.json").is_file():
+        if not (ROOT / DATA_DIR / "manifest.json").is_file():
             raise BenchError("no prepared data; run 'make data' first")
         gpu, context = (None, None) if args.dry_run else gpu_name_and_context()
         if not args.dry_run and gpu is None:
             raise BenchError("no CUDA GPU: make bench-gpu needs one (DRY_RUN=1 runs the harness on CPU)")
         out.mkdir(parents=True, exist_ok=True)
-        rows = []
-        for recipe in recipes:
-            rows.append(bench(recipe, steps, args.dry_run, out, gpu, context))
-            print(f"{recipe}: {rows[-1]['seconds_per_step']} s/step, params {rows[-1]['params']:,}", flush=True)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    rows, failed = [], []
+    for recipe in recipes:  # one recipe failing (e.g. out of memory) does not stop the others; it is reported
+        try:
+            rows.append(bench(recipe, steps, args.dry_run, out, gpu, context))
+        except BenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed.append(recipe)
+            continue
+        print(f"{recipe}: {rows[-1]['seconds_per_step']} s/step, params {rows[-1]['params']:,}", flush=True)
     table = markdown(rows)
     header = (f"# make bench-gpu{' DRY_RUN=1' if args.dry_run else ''}: {len(rows)} recipe(s), {steps} steps, "
               f"{gpu or 'CPU (dry run: the GPU columns stay empty)'}, {time.strftime('%Y-%m-%d', time.gmtime())}\n\n")
-    atomic_write_text(out / "README.md", header + table)
+    failures = f"\nFailed (see <recipe>.log): {' '.join(failed)}\n" if failed else ""
+    atomic_write_text(out / "README.md", header + table + failures)
     print(table, end="")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -103,9 +103,9 @@ def test_dry_run_through_make(project):
     assert row["gpu"] is None and row["mfu"] is None and row["peak_memory_gib"] is None
     assert row["projected_hours"] is None
     assert row["run"]["knob"] == "group_by_length" and row["run"]["per_device_train_batch_size"] == 2
-    log = (out / "work" / "qwen3_8b_qlora_sft" / "run" / "trainer_log.jsonl").read_text(encoding="utf-8")
-    assert len(log.splitlines()) >= 4  # one LF log line per step
-    assert not (out / "work" / "qwen3_8b_qlora_sft" / "model").exists()  # the built model is not kept
+    log = (out / "qwen3_8b_qlora_sft.trainer_log.jsonl").read_text(encoding="utf-8")
+    assert len(log.splitlines()) >= 4  # LF's log line of every step, kept beside the numbers
+    assert not (project / "saves" / "bench-gpu" / "qwen3_8b_qlora_sft").exists()  # the built model is not kept
     table = (out / "README.md").read_text(encoding="utf-8")
     assert markdown([row]).splitlines()[-1] in table and "| qwen3_8b_qlora_sft | 8,190,735,360 |" in table
 
