@@ -272,3 +272,11 @@ predict-encoder: $(STAMP) check-data check-recipe check-split check-predict-enco
 
 report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
 	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)
+
+# make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
+STEPS       ?=
+BENCH_OUT   ?= reports/gpu-bench
+.PHONY: bench-gpu
+bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [BENCH_OUT=reports/gpu-bench]
+	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) \
+	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))

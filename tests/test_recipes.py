@@ -160,6 +160,8 @@ def test_train_recipe(base):
     assert cfg["output_dir"] == f"saves/{base}"
     assert cfg["bf16"] is True
     assert cfg["num_train_epochs"] == 3.0 and cfg["lr_scheduler_type"] == "cosine" and cfg["warmup_ratio"] == 0.1
+    # The padding knob that won on the train set (benchmarks/padding.py): each example alone in its row.
+    assert cfg["group_by_length"] is True and not cfg.get("packing") and not cfg.get("neat_packing")
     if cfg["finetuning_type"] == "lora":
         assert cfg["lora_target"] == "all" and cfg["learning_rate"] == 1.0e-4
     if "deepspeed" in cfg:
@@ -275,6 +277,7 @@ def test_llamafactory_parses_train_and_predict(kind, base, tiny, tmp_path):
         assert training_args.do_train and data_args.dataset == [cfg["dataset"]]
         assert data_args.eval_dataset == ([cfg["eval_dataset"]] if "eval_dataset" in cfg else None)
         assert training_args.eval_strategy == cfg.get("eval_strategy", "no")
+        assert training_args.group_by_length is cfg.get("group_by_length", False)
         if cfg["finetuning_type"] == "lora":
             assert finetuning_args.lora_target == ["all"]
     else:
