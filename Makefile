@@ -80,10 +80,10 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 # Names and paths (a recipe's dataset on a split, predictions files, run names) come from cluener/layout.py.
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
-.PHONY: wheelhouse
-.PHONY: help setup data tokens test demo bench train train-qwen3 train-qwen25 predict predict-api submit chat \
-        export api serve-vllm gpu-smoke report sweep check-launch check-offload check-recipe check-trained check-data train-bert-crf train-bilstm-crf predict-encoder
-.PHONY: doctor check-split check-train check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
+.PHONY: help setup wheelhouse data tokens test test-light demo bench bench-gpu doctor train train-qwen3 train-qwen25 \
+        predict predict-api submit chat export api serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
+        predict-encoder check-launch check-offload check-recipe check-split check-trained check-data check-train \
+        check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -135,7 +135,6 @@ test: $(STAMP) $(VLLM_LOADERS) ## Run the test suite (CPU; builds its own tiny Q
 # requirements-light.txt. A missing interpreter is one "skipped" line; with REQUIRE_PYTHONS=1 (CI) an error.
 LIGHT_PYTHONS := 3.12 3.13
 PYTHON_VERSION ?= 3.12
-.PHONY: test-light
 test-light: ## The torch-free tests on PYTHON_VERSION=3.12|3.13 (python3.X on PATH, else pyenv's), in .venv-3.X
 	bash scripts/test_light.sh $(PYTHON_VERSION)
 
@@ -276,7 +275,6 @@ report: $(STAMP) ## Score every predictions file under saves/ without a report; 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
 STEPS       ?=
 BENCH_OUT   ?= reports/gpu-bench
-.PHONY: bench-gpu
 bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [BENCH_OUT=reports/gpu-bench]
 	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) \
 	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))
