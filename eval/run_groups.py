@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from cluener.layout import recipe_label
+from eval.partial import is_partial
 
 NOT_CONFIG = ("seed", "output_dir", "name")
 SELECT_SPLIT = "val"
@@ -56,7 +57,7 @@ def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
         card = run.get("run_card")
         if not isinstance(card, dict) or not isinstance(card.get("recipe"), str) or card["recipe"] == "unknown":
             continue
-        if run.get("official") is None or "ensemble" in run:
+        if run.get("official") is None or "ensemble" in run or is_partial(run):  # partial: other sentences
             continue
         key = (recipe_label(card["recipe"]), config_key(card))  # the same recipe however its path was written
         group = groups.setdefault(key, Group(*key))

@@ -166,7 +166,7 @@ def test_gold_file_option_recognises_the_official_dev_file(tmp_path, dev_records
 def test_input_errors_exit_1_with_file_and_line(tmp_path, dev_records, data_dir, capsys):
     pred = write_jsonl(tmp_path / "short.jsonl", (lf_row(r, r["output"]) for r in dev_records[:10]))
     args = ["--split", "dev", "--name", "x", "--reports", str(tmp_path / "reports"), "--data-dir", str(data_dir)]
-    assert main(["score", str(pred), *args]) == 1
+    assert main(["score", str(pred), *args, "--no-order-check"]) == 1  # short and unchecked: not scored as partial
     assert f"error: {pred}: 10 predictions, but" in capsys.readouterr().err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"predict": "{}"}\n{"prompt": "x"}\n', encoding="utf-8")
@@ -199,7 +199,7 @@ def test_report_scores_new_recipe_predictions_once(tmp_path, dev_records, data_d
     assert main(argv) == 1  # the broken val file is an error; the others are still scored
     err = capsys.readouterr().err
     assert "skipped: " in err and "odd/elsewhere" in err
-    assert "error: " in err and "broken/predict_val/generated_predictions.jsonl: 1 predictions, but" in err
+    assert "error: " in err and "broken/predict_val/generated_predictions.jsonl:1: no prompt" in err
     runs = sorted(p.name for p in reports.iterdir() if p.is_dir())
     assert runs == ["qwen3_0.6b_lora_sft-dev", "qwen3_0.6b_lora_sft-dev_ckpt100", "qwen3_0.6b_lora_sft-test"]
     test_run = reports / "qwen3_0.6b_lora_sft-test"

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from cluener.labels import LABELS
 from eval.compare import SIGNIFICANCE_LEGEND
+from eval.partial import is_partial, note
 from eval.run_card import LOSS_CURVE_FILE, render_card
 from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
 
@@ -239,6 +240,13 @@ def render_report(
         "- files: " + ", ".join(f"[{n}]({n})" for n in metrics["files"].values() if n != REPORT_FILES["report"]),
         "",
     ]
+    if is_partial(metrics):
+        lines += [
+            f"**Partial run ({note(metrics)}).** The predictions file has fewer lines than the split: every score "
+            "below is of its first sentences only, not of the split. It is not comparable with a complete run and is "
+            "never ranked as the best run of the split; predict the whole split to compare.",
+            "",
+        ]
     if metrics["official"] is None:
         lines += [
             "This split has no gold labels: only parse statistics and the CLUENER-format predictions "

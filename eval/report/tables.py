@@ -11,6 +11,7 @@ from typing import Sequence
 from cluener.labels import LABELS
 
 from eval.bootstrap import CI_SUFFIX, with_interval
+from eval.partial import is_partial, note
 
 from .markdown import fmt, md, table
 from .metrics_file import metric_label, metric_value
@@ -64,7 +65,8 @@ def per_class_table(scores: dict) -> str:
 
 
 def run_label(run: dict, this: dict | None) -> str:
-    return f"**{md(run['name'])}** (this run)" if run is this else md(run["name"])
+    name = f"**{md(run['name'])}** (this run)" if run is this else md(run["name"])
+    return f"{name} ({note(run)})" if is_partial(run) else name
 
 
 def span_baselines_table(metrics: dict, reference: dict, same_split: Sequence[dict]) -> str:
@@ -106,9 +108,10 @@ def published_table(metrics: dict, baselines: dict) -> str:
 
 
 def runs_table(metrics: dict, same_split: Sequence[dict], significance: dict | None = None) -> str:
-    """This run and the other runs on its split (best official macro F1 first): scores, failed, hallucinated, and
+    """This run and the other runs on its split (complete runs first, then partial ones, each best official macro F1
+    first): scores, failed, hallucinated, and
     the paired test against the best run (:func:`eval.compare.significance_vs_best`)."""
-    runs = [metrics, *sorted(same_split, key=lambda r: -r["official"]["macro_f1"])]
+    runs = [metrics, *sorted(same_split, key=lambda r: (is_partial(r), -r["official"]["macro_f1"]))]
     significance = significance or {}
     rows = [
         (
