@@ -249,8 +249,8 @@ chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter 
 export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
 
-api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), API_CONCURRENCY requests at once
-	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) \
+api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), serving the model as RECIPE, API_CONCURRENCY requests at once
+	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) API_MODEL_NAME=$(RECIPE) \
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
