@@ -43,11 +43,12 @@ class Group:
     def seeds(self, split: str) -> list:
         return [(r.get("run_card") or {}).get("seed", "unknown") for r in self.runs.get(split, [])]
 
-    def mean_sd(self, split: str, section: str, key: str) -> tuple[float, float] | None:
+    def mean_sd(self, split: str, section: str, key: str) -> tuple[float, float | None, int] | None:
+        """(mean, sample sd, n) over the seeds; sd is None for one seed (no spread to measure)."""
         values = [r[section][key] for r in self.runs.get(split, []) if r.get(section)]
         if not values:
             return None
-        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None), len(values)
 
 
 def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
@@ -75,8 +76,15 @@ def selected(groups: Sequence[Group]) -> Group | None:
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 
 
-def _cell(ms: tuple[float, float] | None) -> str:
-    return "—" if ms is None else f"{ms[0]:.4f} ± {ms[1]:.4f}"
+def _cell(ms: tuple[float, float | None, int] | None) -> str:
+    """``0.8123 ± 0.0040`` over seeds; one seed is ``0.8123 (n = 1)``, never a ``± 0.0000`` it did not measure.
+
+    >>> _cell((0.5, None, 1)), _cell((0.5, 0.01, 3))
+    ('0.5000 (n = 1)', '0.5000 ± 0.0100')
+    """
+    if ms is None:
+        return "—"
+    return f"{ms[0]:.4f} (n = 1)" if ms[1] is None else f"{ms[0]:.4f} ± {ms[1]:.4f}"
 
 
 def render_groups(runs: Sequence[dict], md=str) -> list[str]:

@@ -326,3 +326,24 @@ def test_baselines_json_matches_baselines_md():
         (p["system"], p["model"], p["split"], p["metric"], p["f1_as_published"]) for p in baselines["published"]
     ] == expected
     assert all(p["f1"] == round(p["f1_as_published"] / 100, 4) for p in baselines["published"])
+
+
+def test_a_class_without_gold_is_n_a_and_the_official_macro_is_kept_and_labelled():
+    """The committed demo run scores 16 training sentences with no book entity: n/a, not a 0.0000 that reads as a
+    failure; the official macro (0.9, book counted 0 as CLUENER score.py does) stays, labelled."""
+    from pathlib import Path
+
+    from eval.report.tables import macro_note, per_class_table
+
+    root = Path(__file__).resolve().parents[1]
+    metrics = json.loads((root / "reports/demo_tiny_qwen3_full_sft-train16/metrics.json").read_text(encoding="utf-8"))
+    assert metrics["official"]["per_class"]["book"]["support"] == 0 and metrics["official"]["macro_f1"] == 0.9
+    text = per_class_table(metrics["official"])
+    assert "| book | n/a | n/a | n/a | 0 |" in text
+    assert "| macro avg (10 types, n/a = 0) | 0.9000 |" in text
+    assert "mean F1 over the 9 classes with gold is 1.0000 (not a CLUENER figure)" in macro_note(metrics["official"])
+    report = render_report(metrics, load_baselines())
+    assert "| book | n/a | n/a | n/a | 0 |" in report and "| book | 0.0000 |" not in report
+    full = {**metrics, "official": {**metrics["official"], "per_class": {
+        label: {**c, "support": c["support"] or 1} for label, c in metrics["official"]["per_class"].items()}}}  # fmt: skip
+    assert macro_note(full["official"]) == "" and "n/a" not in per_class_table(full["official"])

@@ -17,7 +17,7 @@ from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
 
 from .markdown import code, md, table
 from .metrics_file import REPORT_FILES
-from .tables import per_class_table, published_table, runs_table, span_baselines_table, summary_table
+from .tables import macro_note, per_class_table, published_table, runs_table, span_baselines_table, summary_table
 
 
 def _summary(metrics: dict) -> list[str]:
@@ -256,8 +256,9 @@ def render_report(
         lines += _parse_section(metrics)
         return "\n".join(lines).rstrip() + "\n"
     lines += _summary(metrics)
-    lines += ["## Per class: official CLUENER (sets of entity strings)", "", per_class_table(metrics["official"]), ""]
-    lines += ["## Per class: span (type, start, end)", "", per_class_table(metrics["span"]), ""]
+    for title, section in (("official CLUENER (sets of entity strings)", "official"), ("span (type, start, end)", "span")):
+        macro = macro_note(metrics[section])
+        lines += [f"## Per class: {title}", "", per_class_table(metrics[section]), "", *([macro, ""] if macro else [])]
     lines += [f"![per-class F1]({REPORT_FILES['chart']})", ""]
     lines += _parse_section(metrics)
     lines += _errors_section(metrics)
