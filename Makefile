@@ -243,14 +243,14 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
-chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (llamafactory-cli chat; type exit to quit)
-	$(LFCLI) chat yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (LLaMA-Factory's CLI chat; type exit or end the input to quit)
+	$(PY) scripts/chat.py yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
 
-api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), API_CONCURRENCY requests at once
-	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) \
+api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), serving the model as RECIPE, API_CONCURRENCY requests at once
+	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) API_MODEL_NAME=$(RECIPE) \
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe

@@ -3,7 +3,7 @@
 Two predictions files are made from ``data/cluener_dev.json`` (run ``make data`` first) in a temporary folder:
 ``gold`` (each ``output`` as the prediction) and ``noisy`` (a seeded mix of the failures the parser recovers from,
 boundary and type errors, hallucinations and unparseable lines). Each is scored twice: in this process (the first
-call includes importing pandas and matplotlib) and as a fresh ``python -m eval score`` process (interpreter start
+call includes importing matplotlib) and as a fresh ``python -m eval score`` process (interpreter start
 included). The budget is 2 s per run.
 
 Usage: ``python benchmarks/bench_score.py [--data-dir data] [--budget 2.0] [--keep DIR]``. It measures: a timing

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from cluener.layout import REPORTS_DIR
+from .partial import is_partial, note
 
 from .bootstrap import (
     METRIC_KEYS, RESAMPLES, SEED, percentile_interval, point_f1, resample_weights, resampled_f1, sentence_counts,
@@ -308,7 +309,8 @@ def significance_vs_best(
             by_split.setdefault(run["split"], []).append(run)
     notes: dict[str, str] = {}
     for split_runs in by_split.values():
-        best = max(split_runs, key=lambda r: (r["official"]["macro_f1"], r["name"]))
+        # a partial run (eval/partial.py) is the best run only of a split that has no complete run
+        best = max(split_runs, key=lambda r: (not is_partial(r), r["official"]["macro_f1"], r["name"]))
         notes[best["name"]] = BEST
         others = versus_best(
             [r["name"] for r in split_runs],
@@ -318,6 +320,8 @@ def significance_vs_best(
             preloaded=preloaded,
         )
         notes.update({name: significance_note(result) for name, result in others.items()})
+        if not is_partial(best):  # a partial run has other sentences than a complete best run: say which
+            notes.update({r["name"]: f"not compared: {note(r)}" for r in split_runs if is_partial(r)})
     return notes
 
 

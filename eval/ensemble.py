@@ -150,7 +150,7 @@ def write_ensemble(
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = atomic_write_bytes(Path(tmp) / PREDICTIONS_FILE, data)  # an error names the file
-        run, order = score_predictions(scratch, gold)
+        run, order, _partial = score_predictions(scratch, gold)
         digest = sha256_file(scratch)
     metrics_info = {
         "name": name,

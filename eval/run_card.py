@@ -296,6 +296,16 @@ def has_loss_curve(card: dict | None) -> bool:
     return bool(card and (card["loss"]["train"] or card["loss"]["eval"]))
 
 
+def loss_curve_title(card: dict) -> str:
+    """What the curve holds: an encoder run may log only its validation loss, never titled "training loss".
+
+    >>> loss_curve_title({"loss": {"train": [], "eval": [[1, 0.5]]}})
+    'eval loss'
+    """
+    held = [name for key, name in (("train", "training loss"), ("eval", "eval loss")) if card["loss"][key]]
+    return " and ".join(held)
+
+
 def loss_curve_png(card: dict, title: str) -> bytes:
     """PNG of the train (and eval) loss against the optimiser step."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -348,7 +358,7 @@ def write_loss_curve(metrics: dict, folder: str | Path) -> str | None:
     if not has_loss_curve(card):
         path.unlink(missing_ok=True)
         return None
-    atomic_write_bytes(path, loss_curve_png(card, f"{metrics['name']}: training loss"))
+    atomic_write_bytes(path, loss_curve_png(card, f"{metrics['name']}: {loss_curve_title(card)}"))
     return LOSS_CURVE_FILE
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from cluener.layout import recipe_label
+from eval.partial import is_partial
 
 NOT_CONFIG = ("seed", "output_dir", "name")
 SELECT_SPLIT = "val"
@@ -42,11 +43,12 @@ class Group:
     def seeds(self, split: str) -> list:
         return [(r.get("run_card") or {}).get("seed", "unknown") for r in self.runs.get(split, [])]
 
-    def mean_sd(self, split: str, section: str, key: str) -> tuple[float, float] | None:
+    def mean_sd(self, split: str, section: str, key: str) -> tuple[float, float | None, int] | None:
+        """(mean, sample sd, n) over the seeds; sd is None for one seed (no spread to measure)."""
         values = [r[section][key] for r in self.runs.get(split, []) if r.get(section)]
         if not values:
             return None
-        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None), len(values)
 
 
 def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
@@ -56,7 +58,7 @@ def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
         card = run.get("run_card")
         if not isinstance(card, dict) or not isinstance(card.get("recipe"), str) or card["recipe"] == "unknown":
             continue
-        if run.get("official") is None or "ensemble" in run:
+        if run.get("official") is None or "ensemble" in run or is_partial(run):  # partial: other sentences
             continue
         key = (recipe_label(card["recipe"]), config_key(card))  # the same recipe however its path was written
         group = groups.setdefault(key, Group(*key))
@@ -74,8 +76,15 @@ def selected(groups: Sequence[Group]) -> Group | None:
     return max(scored, key=lambda pair: pair[0])[1] if scored else None
 
 
-def _cell(ms: tuple[float, float] | None) -> str:
-    return "—" if ms is None else f"{ms[0]:.4f} ± {ms[1]:.4f}"
+def _cell(ms: tuple[float, float | None, int] | None) -> str:
+    """``0.8123 ± 0.0040`` over seeds; one seed is ``0.8123 (n = 1)``, never a ``± 0.0000`` it did not measure.
+
+    >>> _cell((0.5, None, 1)), _cell((0.5, 0.01, 3))
+    ('0.5000 (n = 1)', '0.5000 ± 0.0100')
+    """
+    if ms is None:
+        return "—"
+    return f"{ms[0]:.4f} (n = 1)" if ms[1] is None else f"{ms[0]:.4f} ± {ms[1]:.4f}"
 
 
 def render_groups(runs: Sequence[dict], md=str) -> list[str]:

@@ -13,17 +13,30 @@ from cluener.files import atomic_write_jsonl, sha256_file
 from cluener.layout import PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, SAVES_DIR, SPLITS, parse_predictions_path
 from cluener.splits import Gold, inside_relative, official_source, shown_path
 
+from . import partial as partial_run
 from .predictions import check_alignment, read_predictions
 from .report import REPORT_FILES, write_run
 from .run_card import build_card
 from .scoring import Run, score_run
 
 
-def score_predictions(pred_path: Path, gold: Gold, check_prompts: bool = True) -> tuple[Run, str]:
-    """Read a predictions file, check that it lines up with ``gold``, score it: (run, order check)."""
+def score_predictions(
+    pred_path: Path, gold: Gold, check_prompts: bool = True, allow_partial: bool = False
+) -> tuple[Run, str, dict | None]:
+    """Read a predictions file, check that it lines up with ``gold``, score it: (run, order check, partial).
+
+    With ``allow_partial``, a file with fewer lines than the gold (a smoke test, ``--limit 16``, a run stopped
+    early) is scored on the first sentences of the gold it covers, and ``partial`` says how many of how many
+    (else None: the file covers the whole split). Only where the order is checked: each line's prompt is what says
+    that line N is gold sentence N; without that check a short file is the count mismatch it always was.
+    """
     predictions = read_predictions(pred_path)
-    order = check_alignment(predictions, gold.examples, pred_path, gold.path, check_prompts)
-    return score_run(predictions, gold.examples), order
+    examples, partial = gold.examples, None
+    if allow_partial and check_prompts and 0 < len(predictions) < len(examples):
+        partial = partial_run.info(len(predictions), len(examples))
+        examples = examples[: len(predictions)]
+    order = check_alignment(predictions, examples, pred_path, gold.path, check_prompts)
+    return score_run(predictions, examples), order, partial
 
 
 def score_file(
@@ -35,7 +48,7 @@ def score_file(
     baselines=None,
 ) -> dict:
     """Score ``pred_path`` as run ``name`` into ``reports_dir/name/``; returns its metrics dict."""
-    run, order = score_predictions(pred_path, gold, check_prompts)
+    run, order, partial = score_predictions(pred_path, gold, check_prompts, allow_partial=True)
     pred_path = inside_relative(pred_path)  # the report shows paths of the repository, never of this machine
     info = {
         "name": name,
@@ -44,6 +57,7 @@ def score_file(
         "predictions_sha256": sha256_file(pred_path),
         "gold": gold.description,
         "order_check": order,
+        "partial": partial,  # None: the whole split; else how many of its sentences (the first ones) were scored
         "run_card": build_card(pred_path),  # how the run was made
     }
     return write_run(run, info, reports_dir, baselines)
@@ -96,7 +110,7 @@ def described_gold(gold: str) -> str:
 
 def write_submission(pred_path: Path, gold: Gold, out: str | Path, check_prompts: bool = True) -> dict:
     """The CLUENER-format (leaderboard) predictions file only; returns the parse statistics."""
-    run, _order = score_predictions(pred_path, gold, check_prompts)
+    run, _order, _partial = score_predictions(pred_path, gold, check_prompts)  # a submission covers the whole split
     atomic_write_jsonl(out, run.cluener_rows())
     return run.parse_stats()
 
@@ -112,10 +126,11 @@ def summary_line(metrics: dict, reports_dir: Path) -> str:
         + "".join(f", {what} {parse[key]}" for key, what in _COUNTED.items() if parse.get(key))
         + f", hallucinated {parse['hallucinated']}"
     )
+    split = metrics["split"] + (f", {partial_run.note(metrics).upper()}" if partial_run.note(metrics) else "")
     if metrics["official"] is None:
-        return f"{where}/ ({metrics['split']}, no gold labels): {parsed}"
+        return f"{where}/ ({split}, no gold labels): {parsed}"
     return (
-        f"{where}/ ({metrics['split']}): official macro {metrics['official']['macro_f1']:.4f} "
+        f"{where}/ ({split}): official macro {metrics['official']['macro_f1']:.4f} "
         f"micro {metrics['official']['micro_f1']:.4f} | span micro {metrics['span']['micro_f1']:.4f} "
         f"macro {metrics['span']['macro_f1']:.4f} | {parsed}"
     )

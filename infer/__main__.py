@@ -324,7 +324,8 @@ def _main(argv: list[str] | None) -> int:
         return 130 if summary.error == "interrupted" else 1
     print(f"wrote {summary.output}: {summary.total} predictions ({summary.new} new this run)", file=sys.stderr)
     if args.limit is not None:
-        print(f"note: --limit {args.limit}: the file covers only the first {summary.total} records", file=sys.stderr)
+        print(f"note: --limit {args.limit}: the file covers only the first {summary.total} records; make report scores "
+              "it as a partial run (not comparable with complete runs)", file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -232,8 +232,10 @@ def summary(recipe: str, results: dict[str, dict[str, list[dict]]]) -> str:
         cells = []
         for split in SPLITS:
             for section, field in (("official", "macro_f1"), ("official", "micro_f1"), ("span", "micro_f1")):
-                m, s = mean_sd([r[section][field] for r in by_split[split]])
-                cells.append(f"{split} {section} {field.split('_')[0]} {m:.4f} ± {s:.4f}")
+                values = [r[section][field] for r in by_split[split]]
+                m, s = mean_sd(values)
+                spread = f"± {s:.4f}" if len(values) > 1 else "(n = 1)"  # one seed: no sd was measured
+                cells.append(f"{split} {section} {field.split('_')[0]} {m:.4f} {spread}")
         mark = "  <- selected" if config == chosen else ""
         lines.append(f"  {config} ({len(by_split['val'])} seeds): " + "; ".join(cells) + mark)
     return "\n".join(lines)

@@ -374,8 +374,9 @@ def test_bad_input(row: Row, tmp_path, small_gold, cluener_dir):
 
 
 def test_make_report_scores_every_run_it_can_and_lists_the_failed_ones(tmp_path, data_dir, dev_records):
-    """Three recipes: one good, one with a line missing, one with an unpaired surrogate. The good and the odd one
-    are scored, reports/README.md lists them, the exit code is non-zero and the failed run is named."""
+    """Four recipes: one good, one with two lines swapped, one with an unpaired surrogate, one with its last line
+    missing. The good and the odd one are scored, the short one as partial (eval/partial.py), reports/README.md
+    lists them, the exit code is non-zero and the failed (swapped) run is named."""
     saves, reports = tmp_path / "saves", tmp_path / "reports"
     split = layout.REPORTING_SPLIT
 
@@ -384,6 +385,9 @@ def test_make_report_scores_every_run_it_can_and_lists_the_failed_ones(tmp_path,
                 for r in dev_records]  # fmt: skip
 
     write_jsonl(layout.predictions_path("good", split, saves_dir=saves), rows("{}"))
+    swapped = rows("{}")
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    write_jsonl(layout.predictions_path("swapped", split, saves_dir=saves), swapped)
     write_jsonl(layout.predictions_path("short", split, saves_dir=saves), rows("{}")[:-1])
     odd = layout.predictions_path("odd", split, saves_dir=saves)
     write_jsonl(odd, rows("{}"))
@@ -393,11 +397,12 @@ def test_make_report_scores_every_run_it_can_and_lists_the_failed_ones(tmp_path,
                     str(data_dir)], tmp_path)  # fmt: skip
     where = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, where
-    short_run, good_run, odd_run = (layout.run_name(r, split) for r in ("short", "good", "odd"))
-    assert short_run in proc.stderr and "short" in error_lines(proc)[-1], where
+    swapped_run, short_run, good_run, odd_run = (layout.run_name(r, split) for r in ("swapped", "short", "good", "odd"))
+    assert swapped_run in proc.stderr and "swapped" in error_lines(proc)[-1], where
     index = (reports / "README.md").read_text(encoding="utf-8")
-    assert good_run in index and odd_run in index and short_run not in index
-    assert not (reports / short_run).exists()
+    assert good_run in index and odd_run in index and short_run in index and swapped_run not in index
+    assert f"(partial: {len(dev_records) - 1} of {len(dev_records)} sentences)" in index
+    assert not (reports / swapped_run).exists()
     assert read_json(reports / odd_run / "metrics.json")["parse"]["hallucinated"] == 1
 
 

@@ -166,7 +166,7 @@ def test_gold_file_option_recognises_the_official_dev_file(tmp_path, dev_records
 def test_input_errors_exit_1_with_file_and_line(tmp_path, dev_records, data_dir, capsys):
     pred = write_jsonl(tmp_path / "short.jsonl", (lf_row(r, r["output"]) for r in dev_records[:10]))
     args = ["--split", "dev", "--name", "x", "--reports", str(tmp_path / "reports"), "--data-dir", str(data_dir)]
-    assert main(["score", str(pred), *args]) == 1
+    assert main(["score", str(pred), *args, "--no-order-check"]) == 1  # short and unchecked: not scored as partial
     assert f"error: {pred}: 10 predictions, but" in capsys.readouterr().err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"predict": "{}"}\n{"prompt": "x"}\n', encoding="utf-8")
@@ -199,7 +199,7 @@ def test_report_scores_new_recipe_predictions_once(tmp_path, dev_records, data_d
     assert main(argv) == 1  # the broken val file is an error; the others are still scored
     err = capsys.readouterr().err
     assert "skipped: " in err and "odd/elsewhere" in err
-    assert "error: " in err and "broken/predict_val/generated_predictions.jsonl: 1 predictions, but" in err
+    assert "error: " in err and "broken/predict_val/generated_predictions.jsonl:1: no prompt" in err
     runs = sorted(p.name for p in reports.iterdir() if p.is_dir())
     assert runs == ["qwen3_0.6b_lora_sft-dev", "qwen3_0.6b_lora_sft-dev_ckpt100", "qwen3_0.6b_lora_sft-test"]
     test_run = reports / "qwen3_0.6b_lora_sft-test"
@@ -326,3 +326,24 @@ def test_baselines_json_matches_baselines_md():
         (p["system"], p["model"], p["split"], p["metric"], p["f1_as_published"]) for p in baselines["published"]
     ] == expected
     assert all(p["f1"] == round(p["f1_as_published"] / 100, 4) for p in baselines["published"])
+
+
+def test_a_class_without_gold_is_n_a_and_the_official_macro_is_kept_and_labelled():
+    """The committed demo run scores 16 training sentences with no book entity: n/a, not a 0.0000 that reads as a
+    failure; the official macro (0.9, book counted 0 as CLUENER score.py does) stays, labelled."""
+    from pathlib import Path
+
+    from eval.report.tables import macro_note, per_class_table
+
+    root = Path(__file__).resolve().parents[1]
+    metrics = json.loads((root / "reports/demo_tiny_qwen3_full_sft-train16/metrics.json").read_text(encoding="utf-8"))
+    assert metrics["official"]["per_class"]["book"]["support"] == 0 and metrics["official"]["macro_f1"] == 0.9
+    text = per_class_table(metrics["official"])
+    assert "| book | n/a | n/a | n/a | 0 |" in text
+    assert "| macro avg (10 types, n/a = 0) | 0.9000 |" in text
+    assert "mean F1 over the 9 classes with gold is 1.0000 (not a CLUENER figure)" in macro_note(metrics["official"])
+    report = render_report(metrics, load_baselines())
+    assert "| book | n/a | n/a | n/a | 0 |" in report and "| book | 0.0000 |" not in report
+    full = {**metrics, "official": {**metrics["official"], "per_class": {
+        label: {**c, "support": c["support"] or 1} for label, c in metrics["official"]["per_class"].items()}}}  # fmt: skip
+    assert macro_note(full["official"]) == "" and "n/a" not in per_class_table(full["official"])

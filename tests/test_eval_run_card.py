@@ -130,8 +130,8 @@ def test_groups_over_seeds_and_selection_on_val_only():
     assert sorted(g.config for g in groups) == ["learning_rate=1", "learning_rate=2"]
     chosen = selected(groups)
     assert chosen.config == "learning_rate=1"  # best on val, although learning_rate=2 is better on dev
-    mean, sd = chosen.mean_sd("val", "official", "macro_f1")
-    assert mean == pytest.approx(0.61) and sd == pytest.approx(0.0141421, abs=1e-6)
+    mean, sd, n = chosen.mean_sd("val", "official", "macro_f1")
+    assert mean == pytest.approx(0.61) and sd == pytest.approx(0.0141421, abs=1e-6) and n == 2
     text = "\n".join(render_groups(runs))
     assert "learning\\_rate=1 (**selected on val**)" in text or "learning_rate=1 (**selected on val**)" in text
     assert "0.6100 ± 0.0141" in text
@@ -150,3 +150,19 @@ def test_one_recipe_is_one_group_however_its_path_was_written():
     runs = [run(f"s{seed}", "val", seed, [], 0.5 + seed / 100, recipe=form) for seed, form in enumerate(forms)]
     assert list(group_runs(runs)) == [RECIPE]
     assert group_runs(runs)[RECIPE][0].seeds("val") == [0, 1, 2, 3]
+
+
+def test_one_seed_says_n_1_never_a_zero_sd():
+    """Two configurations, one seed each: the table says n = 1 where no spread was measured."""
+    runs = [run("a", "val", 1, ["learning_rate=1"], 0.5), run("b", "val", 1, ["learning_rate=2"], 0.6)]
+    text = "\n".join(render_groups(runs))
+    assert "0.6000 (n = 1)" in text and "± 0.0000" not in text
+    assert "0.5000 (n = 1)" in text
+
+
+def test_loss_curve_is_titled_by_what_it_holds():
+    from eval.run_card import loss_curve_title
+
+    assert loss_curve_title({"loss": {"train": [[1, 2.0]], "eval": []}}) == "training loss"
+    assert loss_curve_title({"loss": {"train": [], "eval": [[1, 2.0]]}}) == "eval loss"
+    assert loss_curve_title({"loss": {"train": [[1, 2.0]], "eval": [[1, 2.0]]}}) == "training loss and eval loss"

@@ -29,6 +29,26 @@ from infer.journal import progress_path, read_progress
 from infer.records import load_records
 
 
+RECIPE = "qwen3_4b_instruct2507_lora_sft"  # its chat recipe has template qwen3_nothink
+
+
+def make_api_env(recipe: str) -> dict[str, str]:
+    """The variables ``make api RECIPE=recipe`` sets for ``llamafactory-cli api`` (read from ``make -n``, so the
+    server below is started as the Makefile starts it)."""
+    dry = subprocess.run(
+        ["make", "--old-file=.venv/.installed", "-n", "api", f"RECIPE={recipe}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    command = dry.stdout.replace("\\\n", " ")
+    line = next(line for line in command.splitlines() if "llamafactory-cli api" in line)
+    return dict(token.split("=", 1) for token in line.split() if "=" in token and token.split("=")[0].isupper())
+
+
+def test_make_api_serves_the_model_under_the_recipe_name():
+    """LLaMA-Factory's api lists API_MODEL_NAME (default gpt-3.5-turbo): make api names it after the recipe."""
+    assert make_api_env(RECIPE)["API_MODEL_NAME"] == RECIPE
+
+
 @pytest.fixture(scope="module")
 def lf_api(tiny_qwen3, tmp_path_factory):
     """``llamafactory-cli api`` with the project's chat recipe, the tiny Qwen3 and a LoRA adapter, on loopback."""
@@ -40,12 +60,12 @@ def lf_api(tiny_qwen3, tmp_path_factory):
         proc = subprocess.Popen(
             llamafactory_cli(
                 "api",
-                "yaml_configs/chat/qwen3_4b_instruct2507_lora_sft.yaml",  # template qwen3_nothink
+                f"yaml_configs/chat/{RECIPE}.yaml",
                 f"model_name_or_path={tiny_qwen3}",
                 f"adapter_name_or_path={adapter}",
             ),
             cwd=ROOT,
-            env=cli_env(API_HOST="127.0.0.1", API_PORT=str(port), API_KEY=key, MAX_CONCURRENT="4"),  # as make api
+            env=cli_env(**{**make_api_env(RECIPE), "API_PORT": str(port), "API_KEY": key}),  # as make api
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -116,7 +136,7 @@ def test_llamafactory_api_predicts_every_record_in_order(lf_api, tmp_path, monke
     assert [row["label"] for row in rows] == [target for _, target in SENTENCES]
     assert all(isinstance(row["predict"], str) for row in rows)
     header = read_progress(progress_path(output), load_records(tmp_path / "data" / "cluener_dev.json"))
-    assert header.settings["model"] == "gpt-3.5-turbo"  # what LLaMA-Factory's api lists (API_MODEL_NAME)
+    assert header.settings["model"] == RECIPE  # what the server lists: API_MODEL_NAME, set by make api
     # Greedy: a fresh run gives the same answers.
     assert main(args + ["--restart", "--concurrency", "1"]) == 0
     assert final_rows(output) == rows

@@ -62,7 +62,8 @@ def write_run(
 
 
 def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None = None) -> dict:
-    """Re-render report.md (and the loss curve) of an existing run from ``metrics``; metrics.json goes last."""
+    """Re-render report.md, the per-class chart and the loss curve of an existing run from ``metrics`` (each a pure
+    function of it); metrics.json goes last."""
     import shutil
 
     folder = report_dir(metrics["name"], reports_dir)
@@ -70,7 +71,7 @@ def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None =
     others, problems = load_runs(reports_dir)
     others = [r for r in others if r["name"] != metrics["name"]]
     significance = significance_vs_best([metrics, *others], reports_dir) if metrics.get("official") else {}
-    rewritten = {REPORT_FILES["report"], REPORT_FILES["metrics"], LOSS_CURVE_FILE}
+    rewritten = {REPORT_FILES["report"], REPORT_FILES["metrics"], REPORT_FILES["chart"], LOSS_CURVE_FILE}
     with atomic_folder(folder) as tmp:
         for path in folder.iterdir():  # everything else stays as it is (details, charts, notes kept beside)
             if path.is_file() and path.name not in rewritten:
@@ -78,6 +79,8 @@ def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None =
                     os.link(path, tmp / path.name)
                 except OSError:
                     shutil.copy2(path, tmp / path.name)
+        if metrics.get("official"):
+            atomic_write_bytes(tmp / REPORT_FILES["chart"], render_chart(metrics, baselines))
         write_loss_curve(metrics, tmp)
         atomic_write_text(
             tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance)

@@ -1,4 +1,5 @@
-"""``reports/README.md``: every run, grouped by split (the reporting split first), best official macro F1 first."""
+"""``reports/README.md``: every run, grouped by split (the reporting split first), complete runs before partial ones,
+best official macro F1 first."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Sequence
 from cluener.layout import REPORTING_SPLIT, SPLITS
 
 from eval.compare import SIGNIFICANCE_LEGEND
+from eval.partial import is_partial, note
 from eval.run_groups import render_groups
 
 from .markdown import fmt, md, table
@@ -23,11 +25,12 @@ def split_rank(split: str) -> tuple[int, str]:
 def render_index(runs: Sequence[dict], problems: Sequence[str] = (), significance: dict | None = None) -> str:
     significance = significance or {}
     ranked = sorted(
-        runs, key=lambda r: (*split_rank(r["split"]), -(metric_value(r, "official.macro_f1") or -1), r["name"])
+        runs,
+        key=lambda r: (*split_rank(r["split"]), is_partial(r), -(metric_value(r, "official.macro_f1") or -1), r["name"]),
     )
     rows = [
         (
-            f"[{md(r['name'])}]({r['name']}/{REPORT_FILES['report']})",
+            f"[{md(r['name'])}]({r['name']}/{REPORT_FILES['report']})" + (f" ({note(r)})" if is_partial(r) else ""),
             r["split"],
             r["lines"],
             *(fmt(metric_value(r, field)) for field in SCORE_FIELDS),
@@ -47,6 +50,9 @@ def render_index(runs: Sequence[dict], problems: Sequence[str] = (), significanc
         "leaderboard Overall@Macro). official micro F1: the same counts pooled (LLM papers).",
         "- span micro / macro F1: (type, start, end) exact match (BERT-family tables and seqeval report micro).",
         "- Test runs have no gold labels: parse statistics and the submission file only.",
+        "- A run marked partial scored a predictions file with fewer lines than its split (a smoke test, a run "
+        "stopped early): its scores are of those first sentences only, not comparable with complete runs; it is "
+        "listed after them and never taken as the best run.",
         "",
         table(header, rows) if rows else "No runs yet.",
         "",

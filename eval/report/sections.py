@@ -11,12 +11,13 @@ from typing import Sequence
 
 from cluener.labels import LABELS
 from eval.compare import SIGNIFICANCE_LEGEND
+from eval.partial import is_partial, note
 from eval.run_card import LOSS_CURVE_FILE, render_card
 from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
 
 from .markdown import code, md, table
 from .metrics_file import REPORT_FILES
-from .tables import per_class_table, published_table, runs_table, span_baselines_table, summary_table
+from .tables import macro_note, per_class_table, published_table, runs_table, span_baselines_table, summary_table
 
 
 def _summary(metrics: dict) -> list[str]:
@@ -239,6 +240,13 @@ def render_report(
         "- files: " + ", ".join(f"[{n}]({n})" for n in metrics["files"].values() if n != REPORT_FILES["report"]),
         "",
     ]
+    if is_partial(metrics):
+        lines += [
+            f"**Partial run ({note(metrics)}).** The predictions file has fewer lines than the split: every score "
+            "below is of its first sentences only, not of the split. It is not comparable with a complete run and is "
+            "never ranked as the best run of the split; predict the whole split to compare.",
+            "",
+        ]
     if metrics["official"] is None:
         lines += [
             "This split has no gold labels: only parse statistics and the CLUENER-format predictions "
@@ -248,8 +256,9 @@ def render_report(
         lines += _parse_section(metrics)
         return "\n".join(lines).rstrip() + "\n"
     lines += _summary(metrics)
-    lines += ["## Per class: official CLUENER (sets of entity strings)", "", per_class_table(metrics["official"]), ""]
-    lines += ["## Per class: span (type, start, end)", "", per_class_table(metrics["span"]), ""]
+    for title, section in (("official CLUENER (sets of entity strings)", "official"), ("span (type, start, end)", "span")):
+        macro = macro_note(metrics[section])
+        lines += [f"## Per class: {title}", "", per_class_table(metrics[section]), "", *([macro, ""] if macro else [])]
     lines += [f"![per-class F1]({REPORT_FILES['chart']})", ""]
     lines += _parse_section(metrics)
     lines += _errors_section(metrics)

@@ -11,6 +11,7 @@ from typing import Sequence
 from cluener.labels import LABELS
 
 from eval.bootstrap import CI_SUFFIX, with_interval
+from eval.partial import is_partial, note
 
 from .markdown import fmt, md, table
 from .metrics_file import metric_label, metric_value
@@ -44,16 +45,51 @@ def summary_table(metrics: dict) -> str:
     return table(("metric", "F1 (95% interval)", "precision", "recall", "definition"), rows)
 
 
+NO_GOLD = "n/a"  # a class without a gold entity in the scored sentences: its recall and F1 are undefined
+
+
+def no_gold_classes(scores: dict) -> list[str]:
+    """The classes with no gold entity in the scored sentences (support 0), in LABELS order."""
+    return [label for label in LABELS if scores["per_class"][label].get("support") == 0]
+
+
+def class_f1(scores: dict, label: str, digits: int = 4) -> str:
+    """A class's F1 cell: ``n/a`` where it has no gold entity (never a 0 that reads as a failure)."""
+    c = scores["per_class"][label]
+    return NO_GOLD if c.get("support") == 0 else fmt(c["f1"], digits)
+
+
+def macro_note(scores: dict) -> str:
+    """Says how the official macro treats the classes without gold (CLUENER score.py: mean over all 10 types, such a
+    type counting 0); empty when every class has gold."""
+    missing = no_gold_classes(scores)
+    if not missing:
+        return ""
+    with_gold = [scores["per_class"][label]["f1"] for label in LABELS if label not in missing]
+    over_gold = f"{sum(with_gold) / len(with_gold):.4f}" if with_gold else "undefined"
+    return (
+        f"n/a: no gold entity of {', '.join(missing)} in the scored sentences (recall and F1 undefined; precision "
+        "shown where it predicted some). The macro average is the official one, the mean over all 10 types, in "
+        f"which {'these count' if len(missing) > 1 else 'it counts'} 0; the mean F1 over the "
+        f"{len(with_gold)} classes with gold is {over_gold} (not a CLUENER figure)."
+    )
+
+
 def per_class_table(scores: dict) -> str:
-    """BASELINES.md layout: class | precision | recall | f1-score | support, then micro and macro averages."""
-    rows = [
-        (label, fmt(c["precision"]), fmt(c["recall"]), fmt(c["f1"]), c["support"])
-        for label, c in ((label, scores["per_class"][label]) for label in LABELS)
-    ]
+    """BASELINES.md layout: class | precision | recall | f1-score | support, then micro and macro averages. A class
+    without gold shows n/a (:func:`macro_note` says how the macro counts it)."""
+    rows = []
+    for label in LABELS:
+        c = scores["per_class"][label]
+        predicted = c.get("tp", 0) + c.get("fp", 0)
+        if c["support"] == 0:
+            rows.append((label, fmt(c["precision"]) if predicted else NO_GOLD, NO_GOLD, NO_GOLD, 0))
+        else:
+            rows.append((label, fmt(c["precision"]), fmt(c["recall"]), fmt(c["f1"]), c["support"]))
     for average in ("micro", "macro"):
         rows.append(
             (
-                f"{average} avg",
+                f"{average} avg" + (" (10 types, n/a = 0)" if average == "macro" and no_gold_classes(scores) else ""),
                 fmt(scores[f"{average}_precision"]),
                 fmt(scores[f"{average}_recall"]),
                 fmt(scores[f"{average}_f1"]),
@@ -64,7 +100,8 @@ def per_class_table(scores: dict) -> str:
 
 
 def run_label(run: dict, this: dict | None) -> str:
-    return f"**{md(run['name'])}** (this run)" if run is this else md(run["name"])
+    name = f"**{md(run['name'])}** (this run)" if run is this else md(run["name"])
+    return f"{name} ({note(run)})" if is_partial(run) else name
 
 
 def span_baselines_table(metrics: dict, reference: dict, same_split: Sequence[dict]) -> str:
@@ -73,13 +110,17 @@ def span_baselines_table(metrics: dict, reference: dict, same_split: Sequence[di
     for model in reference["models"]:
         rows[model["model"]] = [fmt(model["per_class"][lb]["f1"], 2) for lb in LABELS] + [fmt(model["micro_f1"], 2)]
     for run in [metrics, *same_split]:
-        rows[run_label(run, metrics)] = [fmt(run["span"]["per_class"][lb]["f1"]) for lb in LABELS] + [
+        rows[run_label(run, metrics)] = [class_f1(run["span"], lb) for lb in LABELS] + [
             fmt(run["span"]["micro_f1"])
         ]
     best = max(reference["models"], key=lambda m: m["micro_f1"])
-    delta = [metrics["span"]["per_class"][lb]["f1"] - best["per_class"][lb]["f1"] for lb in LABELS]
+    delta = [
+        None if metrics["span"]["per_class"][lb].get("support") == 0 else metrics["span"]["per_class"][lb]["f1"]
+        - best["per_class"][lb]["f1"]
+        for lb in LABELS
+    ]
     delta.append(metrics["span"]["micro_f1"] - best["micro_f1"])
-    rows[f"this run − {best['model']}"] = [f"{d:+.4f}" for d in delta]
+    rows[f"this run − {best['model']}"] = [NO_GOLD if d is None else f"{d:+.4f}" for d in delta]
     return table(("model (span F1)", *LABELS, "micro avg"), [(label, *cells) for label, cells in rows.items()])
 
 
@@ -106,9 +147,10 @@ def published_table(metrics: dict, baselines: dict) -> str:
 
 
 def runs_table(metrics: dict, same_split: Sequence[dict], significance: dict | None = None) -> str:
-    """This run and the other runs on its split (best official macro F1 first): scores, failed, hallucinated, and
+    """This run and the other runs on its split (complete runs first, then partial ones, each best official macro F1
+    first): scores, failed, hallucinated, and
     the paired test against the best run (:func:`eval.compare.significance_vs_best`)."""
-    runs = [metrics, *sorted(same_split, key=lambda r: -r["official"]["macro_f1"])]
+    runs = [metrics, *sorted(same_split, key=lambda r: (is_partial(r), -r["official"]["macro_f1"]))]
     significance = significance or {}
     rows = [
         (
