@@ -51,13 +51,7 @@ def write_run(
             atomic_write_bytes(tmp / file_name, data)
         atomic_write_jsonl(tmp / REPORT_FILES["predictions"], run.cluener_rows())
         atomic_write_jsonl(tmp / REPORT_FILES["details"], (line.detail_row() for line in run.lines))
-        if run.labelled:
-            atomic_write_bytes(tmp / REPORT_FILES["chart"], render_chart(metrics, baselines))
-        write_loss_curve(metrics, tmp)
-        atomic_write_text(
-            tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance)
-        )
-        atomic_write_json(tmp / REPORT_FILES["metrics"], metrics)
+        _write_rendered(tmp, metrics, baselines, others, problems, significance, chart=run.labelled)
     return metrics
 
 
@@ -79,14 +73,19 @@ def refresh_run(metrics: dict, reports_dir: str | Path, baselines: dict | None =
                     os.link(path, tmp / path.name)
                 except OSError:
                     shutil.copy2(path, tmp / path.name)
-        if metrics.get("official"):
-            atomic_write_bytes(tmp / REPORT_FILES["chart"], render_chart(metrics, baselines))
-        write_loss_curve(metrics, tmp)
-        atomic_write_text(
-            tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance)
-        )
-        atomic_write_json(tmp / REPORT_FILES["metrics"], metrics)
+        _write_rendered(tmp, metrics, baselines, others, problems, significance, chart=bool(metrics.get("official")))
     return metrics
+
+
+def _write_rendered(tmp: Path, metrics: dict, baselines: dict, others: list, problems: list, significance: dict,
+                    chart: bool) -> None:  # fmt: skip
+    """The files rendered from ``metrics`` into a run's temp folder: chart (labelled runs), loss curve, report.md,
+    and metrics.json last."""
+    if chart:
+        atomic_write_bytes(tmp / REPORT_FILES["chart"], render_chart(metrics, baselines))
+    write_loss_curve(metrics, tmp)
+    atomic_write_text(tmp / REPORT_FILES["report"], render_report(metrics, baselines, others, problems, significance))
+    atomic_write_json(tmp / REPORT_FILES["metrics"], metrics)
 
 
 INDEX_LOCK = ".README.md.lock"  # reports/.README.md.lock: held while reports/README.md is rescanned and written
