@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .download import resolve_source
+from .files import os_error_text
 from .layout import DATA_DIR, DATASET_INFO, LABELLED_SPLITS, RAW_DIR, SPLITS, data_file, dataset_name
 from .prompts import PROMPTS
 from .publish import PublishError, preflight, publish, register
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a path the user gave that cannot be written (permissions, a full disk, ...)
-        print(f"error: {exc.filename or args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_text(exc, args.data_dir)}", file=sys.stderr)
         return 1
     counts = result["manifest"]["counts"]
     print("wrote " + ", ".join(f"{split} {n}" for split, n in counts.items()) + f" (seed {args.seed})")

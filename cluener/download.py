@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from .files import atomic_write_bytes, sha256_file, temp_dir_in
+from .files import atomic_write_bytes, os_error_text, sha256_file, temp_dir_in
 from .layout import DATA_DIR, RAW_DIR, RAW_FILES
 from .reader import SourceError
 
@@ -66,7 +66,7 @@ def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout:
         # Extract into a scratch folder and verify there: a bad archive never leaves files that look like a source.
         scratch = temp_dir_in(dest, prefix=".extract.")
     except OSError as exc:
-        raise SourceError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
+        raise SourceError(os_error_text(exc, dest)) from None
     try:
         _extract(payload, url, scratch)
         verify_sources(scratch)
@@ -74,7 +74,7 @@ def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout:
         for name in RAW_FILES.values():
             os.replace(scratch / name, dest / name)
     except OSError as exc:
-        raise SourceError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
+        raise SourceError(os_error_text(exc, dest)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if made and not any(dest.iterdir()):

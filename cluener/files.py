@@ -27,6 +27,14 @@ def temp_dir_in(parent: str | os.PathLike, prefix: str = "", suffix: str = "") -
     return Path(parent) / Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent)).name
 
 
+def os_error_text(exc: OSError, writing: str | os.PathLike | None = None) -> str:
+    """``path: problem`` of an OSError, naming ``writing`` when the error names no path (a failed write)."""
+    where = exc.filename if exc.filename is not None else writing
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    return f"{where}: {exc.strerror or exc}" if where is not None else str(exc.strerror or exc)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same folder, then rename it into place."""
     path = Path(path)

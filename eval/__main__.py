@@ -55,6 +55,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from cluener.files import os_error_text
 from cluener.layout import (
     DATA_DIR,
     PREDICTIONS_FILE,
@@ -151,14 +152,6 @@ class QuietPipe:
 
     def __getattr__(self, name: str):
         return getattr(self.stream, name)
-
-
-def os_error_text(exc: OSError, writing: str | os.PathLike | None = None) -> str:
-    """``path: problem`` of an OSError, naming ``writing`` when the error names no path (a failed write)."""
-    where = exc.filename if exc.filename is not None else writing
-    if exc.filename2 is not None:
-        where = f"{where} -> {exc.filename2}"
-    return f"{where}: {exc.strerror or exc}" if where is not None else str(exc.strerror or exc)
 
 
 def check_writable(folder: str | os.PathLike, option: str) -> None:
