@@ -66,9 +66,13 @@ def score_file(
 def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
     """Re-render ``reports_dir/name/`` from its metrics.json and details.jsonl, without re-scoring: the scores stay
     as they are; what a newer report has is added where missing (the 95% intervals, from the per-sentence details;
-    the run card, from the training folder or a ``train_summary.json`` kept beside the report)."""
+    the run card, from the training folder or a ``train_summary.json`` kept beside the report; the section of a
+    metric family the report predates, from the per-sentence details)."""
     from .bootstrap import DESCRIPTION, intervals, metrics_ci_keys
-    from .compare import load_run
+    from .compare import load_run, sentences_of_rows
+    from .counting import count_all
+    from .metrics import FAMILIES
+    from .report.metrics_file import add_sections
     from .report import refresh_run
     from .run_card import LOSS_CURVE_FILE, build_card, card_of_summary, has_loss_curve
 
@@ -81,6 +85,10 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
         for section, keys in metrics_ci_keys(intervals(run.counts())).items():
             metrics[section] = {**metrics[section], **keys}
         metrics["bootstrap"] = DESCRIPTION
+    missing = [family for family in FAMILIES if family.section not in metrics]  # a family newer than the report
+    if run.labelled and missing:
+        counts = count_all(missing, sentences_of_rows(run.rows))
+        metrics = add_sections(metrics, {f.section: f.as_dict(counts[f.section].sum(axis=0)) for f in missing})
     if metrics.get("run_card") is None and "ensemble" not in metrics:
         card = build_card(metrics["predictions"]) if Path(metrics["predictions"]).is_file() else None
         if card is None and (folder / "train_summary.json").is_file():
