@@ -48,7 +48,9 @@ class Sentence:
 
 @dataclass(frozen=True)
 class ScoreField:
-    """A score every run has, as tables show it: ``key`` is its place in metrics.json (``section.name``)."""
+    """A score every run has, as tables show it: ``key`` is its place in metrics.json (``section.name``); the
+    family's section holds ``name`` and, for an ``X_f1``, ``X_precision`` and ``X_recall`` (the summary table), and
+    its ``scores`` formula returns ``name`` (the intervals and paired tests of a headline score)."""
 
     key: str
     label: str

@@ -56,18 +56,18 @@ def _overlaps(pred: tuple, gold: tuple) -> bool:
     return shared > 0 and (shared / (gold[2] - gold[1])) * 100.0 >= 1.0
 
 
-def _first_match(scheme: str, gold: Sequence[tuple], pred: Sequence[tuple]) -> np.ndarray:
+def _first_match(scheme: str, gold: Sequence[tuple], pred: Sequence[tuple]) -> list[int]:
     """strict, exact, partial: a predicted span takes the first free gold span it matches, else the first free gold
     span it overlaps (incorrect, or partial in the partial scheme)."""
-    out = np.zeros(len(KINDS), dtype=np.int64)
+    out = [0] * len(KINDS)
     matched: set[int] = set()
-    near = PAR if scheme == "partial" else INC
+    near, strict = (PAR if scheme == "partial" else INC), scheme == "strict"
     for p in pred:
         candidate = None
         for i, g in enumerate(gold):
             if i in matched:
                 continue
-            if p[1:] == g[1:] and (scheme != "strict" or p[0] == g[0]):
+            if p[1] == g[1] and p[2] == g[2] and (not strict or p[0] == g[0]):
                 out[COR] += 1
                 matched.add(i)
                 break
@@ -83,10 +83,10 @@ def _first_match(scheme: str, gold: Sequence[tuple], pred: Sequence[tuple]) -> n
     return out
 
 
-def _ent_type(gold: Sequence[tuple], pred: Sequence[tuple]) -> np.ndarray:
+def _ent_type(gold: Sequence[tuple], pred: Sequence[tuple]) -> list[int]:
     """ent_type: a predicted span takes the overlapping free gold span of its type with the closest boundaries
     (the first of equals), else the first overlapping free gold span of another type (incorrect)."""
-    out = np.zeros(len(KINDS), dtype=np.int64)
+    out = [0] * len(KINDS)
     matched: set[int] = set()
     for p in pred:
         best, best_distance, other = None, None, None
@@ -107,7 +107,7 @@ def _ent_type(gold: Sequence[tuple], pred: Sequence[tuple]) -> np.ndarray:
     return out
 
 
-def scheme_counts(scheme: str, gold: Sequence[tuple], pred: Sequence[tuple]) -> np.ndarray:
+def scheme_counts(scheme: str, gold: Sequence[tuple], pred: Sequence[tuple]) -> list[int]:
     """``(5,)``: correct, incorrect, partial, missed, spurious of one sentence's ordered spans under ``scheme``."""
     return _ent_type(gold, pred) if scheme == "ent_type" else _first_match(scheme, gold, pred)
 
@@ -119,15 +119,19 @@ def _ordered(spans) -> list[tuple]:
 
 def count(sentences: Sequence[Sentence]) -> np.ndarray:
     """``(n, 4, 5, 11)`` int64: per sentence, scheme and count kind, per type and (last) all types at once."""
-    out = np.zeros((len(sentences), len(SCHEMES), len(KINDS), len(LABELS) + 1), dtype=np.int64)
+    out = np.zeros((len(sentences), len(SCHEMES), len(LABELS) + 1, len(KINDS)), dtype=np.int64)
     for n, sentence in enumerate(sentences):
         gold, pred = _ordered(sentence.gold_spans), _ordered(sentence.pred_spans)
+        types = {e[0] for e in (*gold, *pred)}
         for s, scheme in enumerate(SCHEMES):
-            out[n, s, :, ALL] = scheme_counts(scheme, gold, pred)
-            for label in {e[0] for e in (*gold, *pred)}:
+            out[n, s, ALL] = overall = scheme_counts(scheme, gold, pred)
+            if len(types) == 1:  # one type: its own counts are those of all types
+                out[n, s, TYPE_INDEX[next(iter(types))]] = overall
+                continue
+            for label in types:
                 of_type = [e for e in gold if e[0] == label], [e for e in pred if e[0] == label]
-                out[n, s, :, TYPE_INDEX[label]] = scheme_counts(scheme, *of_type)
-    return out
+                out[n, s, TYPE_INDEX[label]] = scheme_counts(scheme, *of_type)
+    return out.swapaxes(2, 3)
 
 
 def scores(totals: np.ndarray) -> dict[str, np.ndarray]:
