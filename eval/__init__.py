@@ -21,6 +21,7 @@ Modules, one job each:
 A new metric family is one module with a ``counting.Family`` (how it counts a sentence, its formula, its
 ``metrics.json`` section, its score fields and report tables; ``semeval`` is the example) and its line in
 ``metrics.FAMILIES``; scoring, metrics.json, report.md, refreshed reports, and (for a headline score) the intervals,
-paired tests, seed groups and the sweep summary pick it up from there. A new report section is a function in
+paired tests, seed groups and the sweep summary pick it up from there; ``python -m eval report --refresh`` adds its
+section to the reports written before it (from their ``details.jsonl``). A new report section is a function in
 ``report/sections.py``.
 """

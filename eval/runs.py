@@ -14,6 +14,7 @@ from cluener.layout import PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, SAVES_DIR,
 from cluener.splits import Gold, inside_relative, official_source, shown_path
 
 from . import partial as partial_run
+from .metrics import FAMILIES
 from .predictions import check_alignment, read_predictions
 from .report import REPORT_FILES, write_run
 from .run_card import build_card
@@ -71,7 +72,6 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
     from .bootstrap import DESCRIPTION, intervals, metrics_ci_keys
     from .compare import load_run, sentences_of_rows
     from .counting import count_all
-    from .metrics import FAMILIES
     from .report.metrics_file import add_sections
     from .report import refresh_run
     from .run_card import LOSS_CURVE_FILE, build_card, card_of_summary, has_loss_curve
@@ -86,9 +86,10 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
             metrics[section] = {**metrics[section], **keys}
         metrics["bootstrap"] = DESCRIPTION
     missing = [family for family in FAMILIES if family.section not in metrics]  # a family newer than the report
-    if run.labelled and missing:
-        counts = count_all(missing, sentences_of_rows(run.rows))
-        metrics = add_sections(metrics, {f.section: f.as_dict(counts[f.section].sum(axis=0)) for f in missing})
+    if missing:  # null without gold labels, as scoring writes it
+        counts = count_all(missing, sentences_of_rows(run.rows)) if run.labelled else None
+        sections = {f.section: None if counts is None else f.as_dict(counts[f.section].sum(axis=0)) for f in missing}
+        metrics = add_sections(metrics, sections)
     if metrics.get("run_card") is None and "ensemble" not in metrics:
         card = build_card(metrics["predictions"]) if Path(metrics["predictions"]).is_file() else None
         if card is None and (folder / "train_summary.json").is_file():
@@ -189,7 +190,8 @@ def _files_named(top: Path, name: str) -> tuple[list[Path], list[tuple[str, str]
 
 
 def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:
-    """Whether ``report_dir`` holds a complete report of exactly this predictions file (by sha256)."""
+    """Whether ``report_dir`` holds a complete report of exactly this predictions file (by sha256), with a section
+    for every metric family (a report older than a family is scored again)."""
     metrics_path = report_dir / REPORT_FILES["metrics"]
     if not metrics_path.is_file():
         return False
@@ -197,4 +199,5 @@ def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     except ValueError:
         return False
-    return isinstance(metrics, dict) and metrics.get("predictions_sha256") == sha256_file(pred_path)
+    complete = isinstance(metrics, dict) and all(family.section in metrics for family in FAMILIES)
+    return complete and metrics.get("predictions_sha256") == sha256_file(pred_path)

@@ -157,6 +157,21 @@ def test_refresh_adds_a_family_the_report_predates(dev_run, tmp_path):
     assert "## SemEval-2013 span schemes" in (tmp_path / dev_run.name / "report.md").read_text(encoding="utf-8")
 
 
+def test_a_report_without_a_family_is_not_up_to_date(dev_run, tmp_path):
+    """`make report` scores again a report of the same predictions that predates a metric family."""
+    import shutil
+
+    from eval.runs import is_up_to_date
+
+    pred = dev_run.parent.parent / "pred.jsonl"
+    folder = shutil.copytree(dev_run, tmp_path / dev_run.name)
+    assert is_up_to_date(pred, folder)
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    del metrics["semeval"]
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    assert not is_up_to_date(pred, folder)
+
+
 def test_published_figures_are_compared_on_their_own_metric_and_split():
     baselines = load_baselines()
     metrics = {
