@@ -11,7 +11,7 @@ order) and is **correct**, **incorrect**, **partial** or **spurious**; a gold sp
   spans of other types.
 
 Overlap is nervaluate's default (``min_overlap_percentage=1``): at least 1% of the gold span, i.e. any shared
-character. ``possible`` = correct + incorrect + partial + missed (the gold spans), ``actual`` = correct + incorrect +
+character for a gold span of up to 100 characters. ``possible`` = correct + incorrect + partial + missed (the gold spans), ``actual`` = correct + incorrect +
 partial + spurious (the predicted ones); precision = (correct + ½ partial) / actual, recall = (correct + ½ partial)
 / possible (``partial`` is 0 outside the partial scheme). Per type, the scheme runs on that type's spans only (as
 nervaluate's per-entity results); ``all types`` runs on all of them at once, so a span of the wrong type can be

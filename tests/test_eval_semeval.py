@@ -88,6 +88,12 @@ def test_ent_type_takes_the_closest_gold_span_and_order_does_not_matter():
     assert (s["ent_type"]["correct"], s["ent_type"]["spurious"], s["ent_type"]["missed"]) == (2, 0, 0)
 
 
+def test_overlap_is_at_least_one_percent_of_the_gold_span():
+    # one shared character of a 150-character gold span is 0.67%: no overlap (spurious and missed); of 100, 1%: overlap
+    s = assert_equals_nervaluate([[("name", 0, 150)], [("name", 0, 100)]], [[("name", 149, 151)], [("name", 99, 101)]])
+    assert (s["partial"]["spurious"], s["partial"]["missed"], s["partial"]["partial"]) == (1, 1, 1)
+
+
 def test_unknown_types_and_repeated_spans_are_not_scored():
     s = ours([[("name", 0, 2)]], [[("name", 0, 2), ("name", 0, 2), ("weather", 3, 5)]])
     assert s["strict"]["correct"] == 1 and s["strict"]["spurious"] == 0
