@@ -15,7 +15,8 @@ Significant means ``p < 0.05`` (:data:`ALPHA`). Like the intervals, this covers 
 one recipe with other seeds can differ significantly on a fixed dev set.
 
 >>> import numpy as np
->>> counts = np.zeros((3, 2, 3, 10), dtype=np.int64); counts[:, :, 0, 0] = 1
+>>> one = np.zeros((3, 3, 10), dtype=np.int64); one[:, 0, 0] = 1  # every sentence: one true positive of `address`
+>>> counts = {"official": one, "span": one}
 >>> paired_test(counts, counts)["span.micro_f1"]
 {'a': 1.0, 'b': 1.0, 'delta': 0.0, 'ci95': [0.0, 0.0], 'p': 1.0}
 """
@@ -33,8 +34,11 @@ from cluener.layout import REPORTS_DIR
 from .partial import is_partial, note
 
 from .bootstrap import (
-    METRIC_KEYS, RESAMPLES, SEED, percentile_interval, point_f1, resample_weights, resampled_f1, sentence_counts,
+    HEADLINE_SECTIONS, METRIC_KEYS, RESAMPLES, SEED, percentile_interval, point_f1, resample_weights, resampled_f1,
+    sentences_in,
 )  # fmt: skip
+from .counting import Sentence, count_all
+from .metrics import FAMILY, SCORE
 
 ALPHA = 0.05
 DETAILS_FILE = "details.jsonl"
@@ -55,7 +59,7 @@ class RunLines:
     metrics: dict
     rows: list[dict]
     _digest: str | None = None
-    _counts: np.ndarray | None = None
+    _counts: dict[str, np.ndarray] | None = None
     _counts_key: str | None = None
 
     @property
@@ -71,32 +75,34 @@ class RunLines:
             self._digest = digest.hexdigest()
         return self._digest
 
-    def counts(self) -> np.ndarray:
+    def counts(self) -> dict[str, np.ndarray]:
+        """The per-sentence counts of the families of the headline scores (:mod:`eval.counting`)."""
         if self._counts is None:
-            self._counts = self._compute_counts()
+            self._counts = count_all([FAMILY[s] for s in HEADLINE_SECTIONS], sentences_of_rows(self.rows))
         return self._counts
 
     def counts_key(self) -> str:
         """sha256 of :meth:`counts`: equal keys = the same input to a paired test."""
         if self._counts_key is None:
-            counts = np.ascontiguousarray(self.counts())
-            self._counts_key = hashlib.sha256(str(counts.shape).encode() + counts.tobytes()).hexdigest()
+            digest = hashlib.sha256()
+            for section, counts in sorted(self.counts().items()):
+                counts = np.ascontiguousarray(counts)
+                digest.update(section.encode() + str(counts.shape).encode() + counts.tobytes())
+            self._counts_key = digest.hexdigest()
         return self._counts_key
 
-    def _compute_counts(self) -> np.ndarray:
-        gold = [[tuple(e) for e in row.get("gold") or ()] for row in self.rows]
-        gold_strings = []
-        for row, ents in zip(self.rows, gold, strict=True):
-            strings: dict[str, set[str]] = {}
-            for label, start, end in ents:
-                strings.setdefault(label, set()).add(row["text"][start:end])
-            gold_strings.append(strings)
-        return sentence_counts(
-            gold_strings,
-            [row.get("strings") or {} for row in self.rows],
-            gold,
-            [[tuple(e) for e in row.get("spans") or ()] for row in self.rows],
-        )
+
+def sentences_of_rows(rows: list[dict]) -> list[Sentence]:
+    """What the metrics read of each ``details.jsonl`` row: its gold spans (and their strings), predicted strings
+    and spans."""
+    out = []
+    for row in rows:
+        gold = [tuple(e) for e in row.get("gold") or ()]
+        gold_strings: dict[str, set[str]] = {}
+        for label, start, end in gold:
+            gold_strings.setdefault(label, set()).add(row["text"][start:end])
+        out.append(Sentence(gold_strings, row.get("strings") or {}, gold, [tuple(e) for e in row.get("spans") or ()]))
+    return out
 
 
 _CACHE: dict[tuple, RunLines] = {}  # (folder, metrics and details mtime/size) -> RunLines: each read once
@@ -178,8 +184,8 @@ def _p_value(deltas: np.ndarray, observed: float) -> float:
 
 
 def paired_test(
-    counts_a: np.ndarray,
-    counts_b: np.ndarray,
+    counts_a: dict[str, np.ndarray],
+    counts_b: dict[str, np.ndarray],
     resamples: int = RESAMPLES,
     seed: int = SEED,
     digits: int = 4,
@@ -187,9 +193,9 @@ def paired_test(
 ) -> dict[str, dict]:
     """``{metric: {"a", "b", "delta", "ci95", "p"}}`` for :data:`eval.bootstrap.METRIC_KEYS` (A - B).
     ``boot_b``: B's :func:`resampled_f1` on these resamples when already known (one best run against many)."""
-    if counts_a.shape != counts_b.shape:
-        raise ValueError(f"paired_test: {counts_a.shape[0]} and {counts_b.shape[0]} sentences")
-    weights = resample_weights(counts_a.shape[0], resamples, seed)
+    if sentences_in(counts_a) != sentences_in(counts_b):
+        raise ValueError(f"paired_test: {sentences_in(counts_a)} and {sentences_in(counts_b)} sentences")
+    weights = resample_weights(sentences_in(counts_a), resamples, seed)
     point_a, point_b = point_f1(counts_a), point_f1(counts_b)
     boot_a = resampled_f1(counts_a, weights)
     boot_b = resampled_f1(counts_b, weights) if boot_b is None else boot_b
@@ -277,7 +283,7 @@ def versus_best(
             key = (run.counts_key(), best_key, resamples, seed)
             if key not in _PAIRED:
                 if boot_best is None:
-                    boot_best = resampled_f1(best_counts, resample_weights(best_counts.shape[0], resamples, seed))
+                    boot_best = resampled_f1(best_counts, resample_weights(sentences_in(best_counts), resamples, seed))
                 _PAIRED[key] = paired_test(run.counts(), best_counts, resamples, seed, boot_b=boot_best)
             out[name] = _PAIRED[key]
         except CompareError as exc:
@@ -289,9 +295,9 @@ def significance_note(result: dict | str) -> str:
     """``"official macro −0.0123 (p 0.004*)"``-style summary of a :func:`versus_best` entry; * = p < 0.05."""
     if isinstance(result, str):
         return result
-    short = {"official.macro_f1": "macro", "official.micro_f1": "micro", "span.micro_f1": "span micro"}
     return ", ".join(
-        f"{short[key]} {r['delta']:+.4f} (p {r['p']:.3f}{'*' if significant(r) else ''})" for key, r in result.items()
+        f"{SCORE[key].short} {r['delta']:+.4f} (p {r['p']:.3f}{'*' if significant(r) else ''})"
+        for key, r in result.items()
     )
 
 

@@ -14,6 +14,7 @@ from cluener.layout import PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, SAVES_DIR,
 from cluener.splits import Gold, inside_relative, official_source, shown_path
 
 from . import partial as partial_run
+from .metrics import FAMILIES
 from .predictions import check_alignment, read_predictions
 from .report import REPORT_FILES, write_run
 from .run_card import build_card
@@ -66,9 +67,12 @@ def score_file(
 def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
     """Re-render ``reports_dir/name/`` from its metrics.json and details.jsonl, without re-scoring: the scores stay
     as they are; what a newer report has is added where missing (the 95% intervals, from the per-sentence details;
-    the run card, from the training folder or a ``train_summary.json`` kept beside the report)."""
+    the run card, from the training folder or a ``train_summary.json`` kept beside the report; the section of a
+    metric family the report predates, from the per-sentence details)."""
     from .bootstrap import DESCRIPTION, intervals, metrics_ci_keys
-    from .compare import load_run
+    from .compare import load_run, sentences_of_rows
+    from .counting import count_all
+    from .report.metrics_file import add_sections
     from .report import refresh_run
     from .run_card import LOSS_CURVE_FILE, build_card, card_of_summary, has_loss_curve
 
@@ -81,6 +85,11 @@ def refresh_report(name: str, reports_dir: Path, baselines=None) -> dict:
         for section, keys in metrics_ci_keys(intervals(run.counts())).items():
             metrics[section] = {**metrics[section], **keys}
         metrics["bootstrap"] = DESCRIPTION
+    missing = [family for family in FAMILIES if family.section not in metrics]  # a family newer than the report
+    if missing:  # null without gold labels, as scoring writes it
+        counts = count_all(missing, sentences_of_rows(run.rows)) if run.labelled else None
+        sections = {f.section: None if counts is None else f.as_dict(counts[f.section].sum(axis=0)) for f in missing}
+        metrics = add_sections(metrics, sections)
     if metrics.get("run_card") is None and "ensemble" not in metrics:
         card = build_card(metrics["predictions"]) if Path(metrics["predictions"]).is_file() else None
         if card is None and (folder / "train_summary.json").is_file():
@@ -181,7 +190,8 @@ def _files_named(top: Path, name: str) -> tuple[list[Path], list[tuple[str, str]
 
 
 def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:
-    """Whether ``report_dir`` holds a complete report of exactly this predictions file (by sha256)."""
+    """Whether ``report_dir`` holds a complete report of exactly this predictions file (by sha256), with a section
+    for every metric family (a report older than a family is scored again)."""
     metrics_path = report_dir / REPORT_FILES["metrics"]
     if not metrics_path.is_file():
         return False
@@ -189,4 +199,5 @@ def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     except ValueError:
         return False
-    return isinstance(metrics, dict) and metrics.get("predictions_sha256") == sha256_file(pred_path)
+    complete = isinstance(metrics, dict) and all(family.section in metrics for family in FAMILIES)
+    return complete and metrics.get("predictions_sha256") == sha256_file(pred_path)

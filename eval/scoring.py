@@ -28,7 +28,8 @@ from cluener.reader import Entity, Example, entities_to_label_dict
 from cluener.target import FAILED, OK, REPAIRED, UNCLOSED_THINK, ParseResult, parse_target, render_target
 
 from .align import align, align_strings
-from .metrics import Scores, score_official, score_spans
+from .counting import Sentence, count_all
+from .metrics import FAMILIES, Scores, score_official, score_spans
 from .predictions import Prediction
 from .quoting import SENTENCE_MAX, quote, top_counts
 
@@ -61,6 +62,10 @@ class LineResult:
     @property
     def text(self) -> str:
         return self.example.text
+
+    def sentence(self) -> Sentence:
+        """What the metrics read of this line (:mod:`eval.counting`)."""
+        return Sentence(self.example.strings_by_label(), self.parse.entities, self.example.entities, self.entities)
 
     def cluener_row(self) -> dict:
         """CLUENER layout with inclusive spans: ``id`` + ``label`` where the source has an id, else text + label."""
@@ -179,6 +184,7 @@ class Run:
     official: Scores | None
     span: Scores | None
     errors: ErrorAnalysis | None
+    counts: dict | None = None  # {section: per-sentence counts} of every metric family (eval.counting)
 
     @property
     def labelled(self) -> bool:
@@ -264,12 +270,12 @@ def score_run(predictions: Sequence[Prediction], gold: Sequence[Example]) -> Run
     labelled = bool(gold) and all(ex.labelled for ex in gold)
     if not labelled:
         return Run(lines, None, None, None)
-    official = score_official([ex.strings_by_label() for ex in gold], [line.parse.entities for line in lines])
-    span = score_spans([ex.entities for ex in gold], [line.entities for line in lines])
+    counts = count_all(FAMILIES, [line.sentence() for line in lines])
     errors = ErrorAnalysis()
     for line in lines:
         analyse_line(line, errors)
-    return Run(lines, official, span, errors)
+    official, span = (Scores(section, counts[section].sum(axis=0)) for section in ("official", "span"))
+    return Run(lines, official, span, errors, counts)
 
 
 def round_trip(examples: Sequence[Example]) -> tuple[Scores, Scores]:

@@ -50,6 +50,7 @@ from cluener.layout import (  # noqa: E402
     run_name,
 )
 from cluener.yaml_files import read_mapping  # noqa: E402
+from eval.metrics import HEADLINE  # noqa: E402
 
 SELECT_SPLIT = check_split("val")  # the model is chosen on val only
 SPLITS = (SELECT_SPLIT, REPORTING_SPLIT)
@@ -231,7 +232,7 @@ def summary(recipe: str, results: dict[str, dict[str, list[dict]]]) -> str:
     for config, by_split in results.items():
         cells = []
         for split in SPLITS:
-            for section, field in (("official", "macro_f1"), ("official", "micro_f1"), ("span", "micro_f1")):
+            for section, field in (score.key.split(".") for score in HEADLINE):  # declared in eval.metrics
                 values = [r[section][field] for r in by_split[split]]
                 m, s = mean_sd(values)
                 spread = f"± {s:.4f}" if len(values) > 1 else "(n = 1)"  # one seed: no sd was measured

@@ -1,4 +1,5 @@
-"""eval.bootstrap: the vectorised sentence bootstrap against a slow, obvious reference built on eval.metrics."""
+"""eval.bootstrap: the vectorised sentence bootstrap against a slow, obvious reference built on eval.metrics (the
+same counting core, summed one resample at a time)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,20 @@ from eval.bootstrap import (
     point_f1,
     resample_weights,
     resampled_f1,
-    sentence_counts,
 )
-from eval.metrics import score_official, score_spans
+from eval.counting import Sentence, count_all
+from eval.metrics import OFFICIAL, SPAN, score_official, score_spans
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 Entity = tuple  # (label, start, end)
+
+
+def sentence_counts(gold_s, pred_s, gold_e, pred_e) -> dict[str, np.ndarray]:
+    """The per-sentence counts of the official and span families (eval.counting)."""
+    if not len(gold_s) == len(pred_s) == len(gold_e) == len(pred_e):
+        raise ValueError("sentence_counts: gold and predictions differ in length")
+    return count_all((OFFICIAL, SPAN), [Sentence(*x) for x in zip(gold_s, pred_s, gold_e, pred_e)])
 
 
 def random_sentences(n: int, seed: int) -> tuple[list, list, list, list]:
@@ -121,7 +129,8 @@ def test_metrics_json_keys():
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(ValueError, match="differ in length"):
-        sentence_counts([{}], [], [[]], [[]])
     with pytest.raises(ValueError, match="no sentences"):
         resample_weights(0)
+    counts = sentence_counts(*random_sentences(3, 0))
+    with pytest.raises(ValueError, match="weights for 4 sentences, counts for 3"):
+        resampled_f1(counts, resample_weights(4, 10))

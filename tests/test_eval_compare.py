@@ -8,12 +8,18 @@ import numpy as np
 import pytest
 
 from eval.__main__ import main
-from eval.bootstrap import METRIC_KEYS, resampled_f1, sentence_counts
+from eval.bootstrap import METRIC_KEYS, resampled_f1
+from eval.counting import Sentence, count_all
+from eval.metrics import OFFICIAL, SPAN
 from eval.compare import CompareError, _p_value, compare_runs, paired_test
 
 from conftest import lf_row, write_jsonl
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
+
+
+def sentence_counts(gold_s, pred_s, gold_e, pred_e) -> dict[str, np.ndarray]:
+    return count_all((OFFICIAL, SPAN), [Sentence(*x) for x in zip(gold_s, pred_s, gold_e, pred_e)])
 
 
 def outputs(records, drop_every: int, fake_every: int) -> list[str]:

@@ -122,6 +122,56 @@ def test_report_md_sections(dev_run):
         assert re.search(rf"^### {category} \(\d+\)", report, re.MULTILINE), category
 
 
+def test_semeval_schemes_in_metrics_json_and_report_md(dev_run):
+    """The SemEval-2013 family (eval/semeval.py) reaches metrics.json and report.md through the family registry; its
+    strict scheme counts what the span metric counts."""
+    metrics = json.loads((dev_run / "metrics.json").read_text(encoding="utf-8"))
+    semeval, span = metrics["semeval"], metrics["span"]
+    assert list(metrics).index("semeval") == list(metrics).index("span") + 1
+    assert semeval["strict"]["correct"] == sum(c["tp"] for c in span["per_class"].values())
+    assert semeval["strict"]["possible"] == span["support"] and semeval["strict"]["f1"] == span["micro_f1"]
+    assert semeval["strict"]["f1"] < semeval["partial"]["f1"]  # the noisy outputs cut boundaries short
+    assert semeval["partial"]["partial"] > 0 and semeval["per_class"]["address"]["exact"]["possible"] == 373
+    report = (dev_run / "report.md").read_text(encoding="utf-8")
+    strict = semeval["strict"]
+    assert "## SemEval-2013 span schemes" in report
+    assert (f"| strict | same boundaries and type | {strict['precision']:.4f} | {strict['recall']:.4f} | "
+            f"{strict['f1']:.4f} | {strict['correct']} | {strict['incorrect']} | 0 | {strict['missed']} | "
+            f"{strict['spurious']} |") in report  # fmt: skip
+
+
+def test_refresh_adds_a_family_the_report_predates(dev_run, tmp_path):
+    """A report written before a metric family existed gets its section on refresh, from details.jsonl, equal to
+    what scoring writes, in its place; nothing else moves."""
+    import shutil
+
+    from eval.runs import refresh_report
+
+    shutil.copytree(dev_run, tmp_path / dev_run.name)
+    path = tmp_path / dev_run.name / "metrics.json"
+    scored = json.loads(path.read_text(encoding="utf-8"))
+    older = {k: v for k, v in scored.items() if k != "semeval"}
+    path.write_text(json.dumps(older), encoding="utf-8")
+    refreshed = refresh_report(dev_run.name, tmp_path)
+    assert refreshed == scored and list(refreshed) == list(scored)
+    assert "## SemEval-2013 span schemes" in (tmp_path / dev_run.name / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_report_without_a_family_is_not_up_to_date(dev_run, tmp_path):
+    """`make report` scores again a report of the same predictions that predates a metric family."""
+    import shutil
+
+    from eval.runs import is_up_to_date
+
+    pred = dev_run.parent.parent / "pred.jsonl"
+    folder = shutil.copytree(dev_run, tmp_path / dev_run.name)
+    assert is_up_to_date(pred, folder)
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    del metrics["semeval"]
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    assert not is_up_to_date(pred, folder)
+
+
 def test_published_figures_are_compared_on_their_own_metric_and_split():
     baselines = load_baselines()
     metrics = {

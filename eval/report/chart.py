@@ -8,16 +8,17 @@ import io
 
 from cluener.labels import LABELS
 
-from .metrics_file import metric_label
-from .tables import SCORE_FIELDS, no_gold_classes
+from eval.metrics import SCORES
+
+from .tables import no_gold_classes
 
 
 def _headline(metrics: dict) -> list[tuple[str, float, list[float] | None]]:
     """(label, F1, 95% interval or None) of each headline score."""
     out = []
-    for field in SCORE_FIELDS:
-        section, name = field.split(".")
-        out.append((metric_label(field), metrics[section][name], metrics[section].get(f"{name}_ci95")))
+    for score in SCORES:
+        scores = metrics[score.section]
+        out.append((score.label, scores[score.name], scores.get(f"{score.name}_ci95")))
     return out
 
 

@@ -1,7 +1,8 @@
 """What a run's ``metrics.json`` holds, the report's file names, and reading every run and the published baselines.
 
-A score is named by its field in ``metrics.json``: ``official.macro_f1``, ``official.micro_f1`` (CLUENER's string
-sets), ``span.micro_f1``, ``span.macro_f1`` ((type, start, end) spans). ``eval/baselines.json`` names the metric of
+A score is named by its field in ``metrics.json`` (``section.name``), declared once with its label in
+:data:`eval.metrics.SCORES`; each metric family writes its own section (:data:`eval.metrics.FAMILIES`: ``official``,
+``span``, ``semeval``). ``eval/baselines.json`` names the metric of
 each published figure (``official_macro``, ``string_micro``, ``span_micro``, as BASELINES.md does) and gives the
 field each of those names holds; reports show the field (:func:`metric_label`), so a figure is always labelled
 with what it is compared on.
@@ -18,6 +19,7 @@ import json
 from pathlib import Path
 
 from eval.bootstrap import DESCRIPTION as BOOTSTRAP, run_intervals
+from eval.metrics import FAMILIES, SCORE, SCORES
 from eval.run_card import LOSS_CURVE_FILE, has_loss_curve
 from eval.scoring import Run
 
@@ -44,29 +46,39 @@ def metric_value(metrics: dict, field: str) -> float | None:
 
 
 def metric_label(field: str) -> str:
-    """``official.micro_f1`` -> ``official micro F1``."""
-    section, name = field.split(".")
-    return f"{section} {name.replace('_f1', '')} F1"
+    """``official.micro_f1`` -> ``official micro F1`` (the label :data:`eval.metrics.SCORES` declares)."""
+    return SCORE[field].label
+
+
+def family_sections(counts: dict | None) -> dict:
+    """``{section: its metrics.json dict}`` of every family (:data:`eval.metrics.FAMILIES`) from per-sentence
+    counts; every section None without them (no gold labels)."""
+    return {f.section: None if counts is None else f.as_dict(counts[f.section].sum(axis=0)) for f in FAMILIES}
+
+
+def add_sections(metrics: dict, sections: dict) -> dict:
+    """``metrics`` with family ``sections`` added after the last family section it has (metrics.json's order)."""
+    names = {family.section for family in FAMILIES}
+    last = max((i for i, key in enumerate(metrics) if key in names), default=len(metrics) - 1)
+    items = list(metrics.items())
+    return {**dict(items[: last + 1]), **sections, **dict(items[last + 1 :])}
 
 
 def build_metrics(run: Run, info: dict) -> dict:
     """The content of ``metrics.json``: ``info`` (name, split, paths, sha256, order check) plus the scores."""
     parse = run.parse_stats()
     parse["examples"] = run.parse_examples()
-    official = run.official.as_dict() if run.official else None
-    span = run.span.as_dict() if run.span else None
+    sections = family_sections(run.counts if run.labelled else None)
     intervals = run_intervals(run)  # 95% sentence-bootstrap intervals: official.*_f1_ci95, span.micro_f1_ci95
-    for section, scores in (("official", official), ("span", span)):
-        if scores is not None:
-            scores.update(intervals.get(section, {}))
+    for section, keys in intervals.items():
+        sections[section].update(keys)
     files = {key: name for key, name in REPORT_FILES.items() if key != "chart" or run.labelled}
     if has_loss_curve(info.get("run_card")):
         files["loss_curve"] = LOSS_CURVE_FILE
     return {
         **info,
         "lines": len(run.lines),
-        "official": official,
-        "span": span,
+        **sections,
         **({"bootstrap": BOOTSTRAP} if intervals else {}),
         "parse": parse,
         "errors": run.errors.as_dict() if run.errors else None,
@@ -119,9 +131,11 @@ def metrics_problem(metrics, folder: str) -> str | None:
         isinstance(parse.get(k), int) for k in ("total", "ok", "repaired", "failed", "hallucinated")
     ):
         return "'parse' lacks the total / ok / repaired / failed / hallucinated counts"
-    sections = [metrics.get("official"), metrics.get("span")]
-    scored = all(isinstance(s, dict) and all(isinstance(s.get(k), (int, float)) for k in ("macro_f1", "micro_f1"))
-                 for s in sections)  # fmt: skip
-    if not scored and sections != [None, None]:
-        return "'official' and 'span' are neither both scores nor both null"
+    names = list(dict.fromkeys(score.section for score in SCORES))  # official, span
+    sections = [metrics.get(name) for name in names]
+    scored = all(isinstance(s, dict) for s in sections) and all(
+        isinstance(metrics[score.section].get(score.name), (int, float)) for score in SCORES
+    )
+    if not scored and sections != [None] * len(names):
+        return f"{' and '.join(map(repr, names))} are neither both scores nor both null"
     return None

@@ -9,11 +9,11 @@ from cluener.layout import REPORTING_SPLIT, SPLITS
 
 from eval.compare import SIGNIFICANCE_LEGEND
 from eval.partial import is_partial, note
+from eval.metrics import SCORES
 from eval.run_groups import render_groups
 
 from .markdown import fmt, md, table
-from .metrics_file import REPORT_FILES, metric_label, metric_value
-from .tables import SCORE_FIELDS
+from .metrics_file import REPORT_FILES, metric_value
 
 
 def split_rank(split: str) -> tuple[int, str]:
@@ -33,13 +33,13 @@ def render_index(runs: Sequence[dict], problems: Sequence[str] = (), significanc
             f"[{md(r['name'])}]({r['name']}/{REPORT_FILES['report']})" + (f" ({note(r)})" if is_partial(r) else ""),
             r["split"],
             r["lines"],
-            *(fmt(metric_value(r, field)) for field in SCORE_FIELDS),
+            *(fmt(metric_value(r, score.key)) for score in SCORES),
             *(r["parse"][status] for status in ("ok", "repaired", "failed", "hallucinated")),
             md(significance.get(r["name"], "—")),
         )
         for r in ranked
     ]
-    header = ("run", "split", "lines", *map(metric_label, SCORE_FIELDS), "ok", "repaired", "failed", "hallucinated",
+    header = ("run", "split", "lines", *(score.label for score in SCORES), "ok", "repaired", "failed", "hallucinated",
               "vs best run of the split")  # fmt: skip
     lines = [
         "# Runs",

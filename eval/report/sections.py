@@ -17,7 +17,9 @@ from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
 
 from .markdown import code, md, table
 from .metrics_file import REPORT_FILES
-from .tables import macro_note, per_class_table, published_table, runs_table, span_baselines_table, summary_table
+from .tables import (
+    family_tables, macro_note, per_class_table, published_table, runs_table, span_baselines_table, summary_table,
+)  # fmt: skip
 
 
 def _summary(metrics: dict) -> list[str]:
@@ -260,6 +262,8 @@ def render_report(
         macro = macro_note(metrics[section])
         lines += [f"## Per class: {title}", "", per_class_table(metrics[section]), "", *([macro, ""] if macro else [])]
     lines += [f"![per-class F1]({REPORT_FILES['chart']})", ""]
+    for title, text, legend in family_tables(metrics):  # the tables of the other metric families (eval.metrics)
+        lines += [f"## {title}", "", text, "", *([legend, ""] if legend else [])]
     lines += _parse_section(metrics)
     lines += _errors_section(metrics)
     lines += card_section(metrics)

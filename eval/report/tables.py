@@ -11,35 +11,24 @@ from typing import Sequence
 from cluener.labels import LABELS
 
 from eval.bootstrap import CI_SUFFIX, with_interval
+from eval.metrics import FAMILIES, SCORES
 from eval.partial import is_partial, note
 
 from .markdown import fmt, md, table
 from .metrics_file import metric_label, metric_value
 
-# The four scores every run has (official: CLUENER string sets; span: (type, start, end)), in the order shown.
-SCORE_FIELDS = ("official.macro_f1", "official.micro_f1", "span.micro_f1", "span.macro_f1")
-SCORE_DEFINITIONS = {
-    "official.macro_f1": "CLUENER score.py: per sentence and type, sets of entity strings; F1 per type, mean over the "
-    "10 types (leaderboard Overall@Macro)",
-    "official.micro_f1": "the same string sets, counts pooled over types (what LLM papers quote as F1)",
-    "span.micro_f1": "(type, start, end) exact match, pooled (BERT-family tables, seqeval strict IOB2)",
-    "span.macro_f1": "(type, start, end) exact match, F1 per type, mean over the 10 types",
-}
-
-
 def summary_table(metrics: dict) -> str:
-    """metric | F1 | precision | recall | definition, one row per score field."""
+    """metric | F1 | precision | recall | definition, one row per score (:data:`eval.metrics.SCORES`)."""
     rows = []
-    for field in SCORE_FIELDS:
-        section, name = field.split(".")
-        scores, average = metrics[section], name.removesuffix("_f1")
+    for score in SCORES:
+        scores, average = metrics[score.section], score.name.removesuffix("_f1")
         rows.append(
             (
-                metric_label(field),
+                score.label,
                 with_interval(scores[f"{average}_f1"], scores.get(f"{average}_f1{CI_SUFFIX}")),
                 fmt(scores[f"{average}_precision"]),
                 fmt(scores[f"{average}_recall"]),
-                SCORE_DEFINITIONS[field],
+                score.definition,
             )
         )
     return table(("metric", "F1 (95% interval)", "precision", "recall", "definition"), rows)
@@ -155,11 +144,22 @@ def runs_table(metrics: dict, same_split: Sequence[dict], significance: dict | N
     rows = [
         (
             run_label(r, metrics),
-            *(fmt(metric_value(r, field)) for field in SCORE_FIELDS),
+            *(fmt(metric_value(r, score.key)) for score in SCORES),
             r["parse"]["failed"],
             r["parse"]["hallucinated"],
             md(significance.get(r["name"], "—")),
         )
         for r in runs
     ]
-    return table(("run", *map(metric_label, SCORE_FIELDS), "failed", "hallucinated", "vs best run"), rows)
+    return table(("run", *(score.label for score in SCORES), "failed", "hallucinated", "vs best run"), rows)
+
+
+def family_tables(metrics: dict) -> list[tuple[str, str, str]]:
+    """(title, Markdown table, note) of each table a metric family adds to report.md
+    (:attr:`eval.counting.Family.tables`), for the families the run has a section of (an older metrics.json may lack
+    a newer family)."""
+    out = []
+    for family in FAMILIES:
+        if metrics.get(family.section):
+            out += [(t.title, table(t.header, t.rows), t.note) for t in family.tables(metrics[family.section])]
+    return out
