@@ -66,6 +66,9 @@ CONCURRENCY ?= 16
 # for when the server serves several (default: the one named like the recipe).
 API_CONCURRENCY ?= 4
 SERVED_MODEL ?=
+# make webui: LLaMA Board on loopback (gradio reads GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
+WEBUI_HOST  ?= 127.0.0.1
+WEBUI_PORT  ?= 7860
 # More options of `python -m infer` for predict-api, e.g. API_ARGS="--limit 100"
 API_ARGS    ?=
 
@@ -81,7 +84,7 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup wheelhouse data tokens test test-light demo bench bench-gpu doctor train train-qwen3 train-qwen25 \
-        predict predict-api submit chat export api serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
+        predict predict-api submit chat export api webui serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
         predict-encoder check-launch check-offload check-recipe check-split check-trained check-data check-train \
         check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
 
@@ -252,6 +255,10 @@ export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into t
 api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), serving the model as RECIPE, API_CONCURRENCY requests at once
 	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) API_MODEL_NAME=$(RECIPE) \
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+
+webui: $(STAMP) ## LLaMA Board (llamafactory-cli webui) on WEBUI_HOST:WEBUI_PORT (127.0.0.1:7860), this repository's datasets listed (Data dir .)
+	GRADIO_SERVER_NAME=$(WEBUI_HOST) GRADIO_SERVER_PORT=$(WEBUI_PORT) GRADIO_ANALYTICS_ENABLED=False \
+	  PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) scripts/webui.py
 
 serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
 	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)

@@ -41,6 +41,7 @@ HEAVY_MODULES = {
     "test_recipes.py": "parses every recipe with LLaMA-Factory's own parser",
     "test_sweep.py": "trains the tiny Qwen3 through make sweep",
     "test_vllm_loaders.py": "vLLM's loaders beside the CPU venv",
+    "test_webui.py": "LLaMA Board (LLaMA-Factory's webui, gradio) started for real",
 }
 
 
