@@ -200,7 +200,7 @@ check-predict-encoder: check-recipe check-split
 
 # predict-api's RECIPE and SPLIT become saves/RECIPE/predict_SPLIT_api/: checked like every recipe target's.
 predict-api: check-recipe check-split
-# make report PRED=... names its run after SPLIT (cluener/layout.py's run-name).
+# make report PRED=... SPLIT=...: SPLIT checked like every target's.
 report: $(if $(PRED),check-split)
 
 # The sweep's own arguments first (its GRID / SEEDS mistakes are one line), then what its make train runs need.
@@ -276,8 +276,11 @@ train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threa
 predict-encoder: $(STAMP) check-data check-recipe check-split check-predict-encoder ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
 	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
 
-report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
-	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)
+# make report PRED=<file>: SPLIT when given (command line or environment), else the split the file's path or prompts
+# name; RUN when given, else the run of its path (cluener/layout.py's default_run_name).
+REPORT_SPLIT = $(if $(filter-out default file,$(origin SPLIT)),--split "$(SPLIT)")
+report: $(STAMP) ## Score every predictions file under saves/ (LLaMA Board's runs too) without a report; refresh reports/README.md (PRED=<any file> [SPLIT=] [RUN=] for one)
+	$(if $(PRED),$(PY) -m eval score "$(PRED)" $(REPORT_SPLIT) $(if $(RUN),--name "$(RUN)"),$(PY) -m eval report)
 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
 STEPS       ?=
