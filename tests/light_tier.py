@@ -30,6 +30,7 @@ HEAVY_MODULES = {
     "test_doctor_system.py": "torch's view of the machine (CUDA, GPU, bf16)",
     "test_doctor_trained.py": "a trained run of the tiny Qwen3 (transformers builds it)",
     "test_doctor_versions.py": "the installed LLaMA-Factory set against the pins",
+    "test_board_predictions.py": "a LLaMA Board predict run through llamafactory-cli; vllm_infer.py's data path (LF)",
     "test_bench_gpu.py": "make bench-gpu's dry run through make train (torch, transformers, LLaMA-Factory)",
     "test_chat.py": "LLaMA-Factory's CLI chat on the tiny Qwen3 (torch, transformers, peft)",
     "test_byoe.py": "a pretend GPU image: a Python with torch, set up from a wheelhouse (LLaMA-Factory, transformers)",
