@@ -44,6 +44,8 @@ PRECISION_ARGS := $(if $(filter bf16 fp16 fp32,$(PRECISION)),$(PRECISION_ARGS_$(
 INFER_DTYPE_ARGS := $(if $(filter fp16 fp32,$(PRECISION)),infer_dtype=$(subst fp,float,$(PRECISION)))
 SPLIT       ?= dev
 RUN         ?=
+# make chat RAW=1: LLaMA-Factory's own free chat (you type the whole user turn) instead of sentence by sentence
+RAW         ?=
 # Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
 ARGS        ?=
 # make sweep: seeds, grid (key=v1,v2 ...), and overrides for training only / prediction only (scripts/sweep.py)
@@ -246,8 +248,8 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
-chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (LLaMA-Factory's CLI chat; type exit or end the input to quit)
-	$(PY) scripts/chat.py yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+chat: $(STAMP) check-recipe check-chat ## Type a sentence, get RECIPE's entities (the recipe's instruction is added; RAW=1: LF's free chat); exit or end the input to quit
+	$(PY) scripts/chat.py $(if $(RAW),--raw) yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
