@@ -62,6 +62,7 @@ from pathlib import Path
 
 from cluener.files import os_error_text
 from cluener.layout import (
+    BOARD_PREDICTIONS_UNDER_SAVES,
     DATA_DIR,
     PREDICTIONS_FILE,
     PREDICTIONS_UNDER_SAVES,
@@ -246,7 +247,7 @@ def cmd_report(args) -> int:
             continue
         print(summary_line(metrics, reports))
     if not found:
-        print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES}")
+        print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES} nor {saves}/{BOARD_PREDICTIONS_UNDER_SAVES}")
     if args.refresh:
         scored = {name for _, _, name in found}
         for path in run_files(reports, "details"):
