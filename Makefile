@@ -44,6 +44,8 @@ PRECISION_ARGS := $(if $(filter bf16 fp16 fp32,$(PRECISION)),$(PRECISION_ARGS_$(
 INFER_DTYPE_ARGS := $(if $(filter fp16 fp32,$(PRECISION)),infer_dtype=$(subst fp,float,$(PRECISION)))
 SPLIT       ?= dev
 RUN         ?=
+# make chat RAW=1: LLaMA-Factory's own free chat (you type the whole user turn) instead of sentence by sentence
+RAW         ?=
 # Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
 ARGS        ?=
 # make sweep: seeds, grid (key=v1,v2 ...), and overrides for training only / prediction only (scripts/sweep.py)
@@ -66,6 +68,9 @@ CONCURRENCY ?= 16
 # for when the server serves several (default: the one named like the recipe).
 API_CONCURRENCY ?= 4
 SERVED_MODEL ?=
+# make webui: LLaMA Board on loopback (gradio reads GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
+WEBUI_HOST  ?= 127.0.0.1
+WEBUI_PORT  ?= 7860
 # More options of `python -m infer` for predict-api, e.g. API_ARGS="--limit 100"
 API_ARGS    ?=
 
@@ -81,7 +86,7 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup wheelhouse data tokens test test-light demo bench bench-gpu doctor train train-qwen3 train-qwen25 \
-        predict predict-api submit chat export api serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
+        predict predict-api submit chat export api webui serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
         predict-encoder check-launch check-offload check-recipe check-split check-trained check-data check-train \
         check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
 
@@ -197,7 +202,7 @@ check-predict-encoder: check-recipe check-split
 
 # predict-api's RECIPE and SPLIT become saves/RECIPE/predict_SPLIT_api/: checked like every recipe target's.
 predict-api: check-recipe check-split
-# make report PRED=... names its run after SPLIT (cluener/layout.py's run-name).
+# make report PRED=... SPLIT=...: SPLIT checked like every target's.
 report: $(if $(PRED),check-split)
 
 # The sweep's own arguments first (its GRID / SEEDS mistakes are one line), then what its make train runs need.
@@ -243,8 +248,8 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
-chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (LLaMA-Factory's CLI chat; type exit or end the input to quit)
-	$(PY) scripts/chat.py yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+chat: $(STAMP) check-recipe check-chat ## Type a sentence, get RECIPE's entities (the recipe's instruction is added; RAW=1: LF's free chat); exit or end the input to quit
+	$(PY) scripts/chat.py $(if $(RAW),--raw) yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
@@ -252,6 +257,10 @@ export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into t
 api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on API_HOST:API_PORT (127.0.0.1:8000), serving the model as RECIPE, API_CONCURRENCY requests at once
 	API_HOST=$(API_HOST) API_PORT=$(API_PORT) MAX_CONCURRENT=$(API_CONCURRENCY) API_MODEL_NAME=$(RECIPE) \
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+
+webui: $(STAMP) ## LLaMA Board (llamafactory-cli webui) on WEBUI_HOST:WEBUI_PORT (127.0.0.1:7860), this repository's datasets listed (Data dir .)
+	GRADIO_SERVER_NAME=$(WEBUI_HOST) GRADIO_SERVER_PORT=$(WEBUI_PORT) GRADIO_ANALYTICS_ENABLED=False \
+	  PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) scripts/webui.py
 
 serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
 	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
@@ -269,8 +278,11 @@ train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threa
 predict-encoder: $(STAMP) check-data check-recipe check-split check-predict-encoder ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
 	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
 
-report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
-	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)
+# make report PRED=<file>: SPLIT when given (command line or environment), else the split the file's path or prompts
+# name; RUN when given, else the run of its path (cluener/layout.py's default_run_name).
+REPORT_SPLIT = $(if $(filter-out default file,$(origin SPLIT)),--split "$(SPLIT)")
+report: $(STAMP) ## Score every predictions file under saves/ (LLaMA Board's runs too) without a report; refresh reports/README.md (PRED=<any file> [SPLIT=] [RUN=] for one)
+	$(if $(PRED),$(PY) -m eval score "$(PRED)" $(REPORT_SPLIT) $(if $(RUN),--name "$(RUN)"),$(PY) -m eval report)
 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
 STEPS       ?=

@@ -6,6 +6,9 @@
 - the official raw files ``train.json`` / ``dev.json`` / ``test.json``;
 - predictions: ``saves/<recipe>/predict_<split>[_<suffix>]/generated_predictions.jsonl``, scored as run
   ``<recipe>-<split>[_<suffix>]`` into ``reports/<run>/``; a run name is a folder name (:func:`check_run_name`);
+- LLaMA Board's predictions: ``saves/<model>/<method>/<run>/generated_predictions.jsonl`` (the Board's
+  ``get_save_dir``), scored as run ``<model>_<method>_<run>``; any other predictions file is named after its file
+  (or its folder, for LF's default file name) and split (:func:`default_run_name`);
 - recipes: ``yaml_configs/<kind>/<recipe>.yaml`` (kind: train, predict, chat, merge, encoder).
 
 The Makefile asks this module instead of repeating the rules::
@@ -26,6 +29,8 @@ The Makefile asks this module instead of repeating the rules::
 ('saves/r/predict_dev_api/generated_predictions.jsonl', 'r-dev_api')
 >>> parse_predictions_path(Path("saves/r/predict_dev_api/generated_predictions.jsonl"), Path("saves"))
 ('dev', 'r-dev_api')
+>>> board_run_of(Path("saves/Qwen3-4B-Instruct-2507/lora/eval_1/generated_predictions.jsonl"), Path("saves"))
+'Qwen3-4B-Instruct-2507_lora_eval_1'
 """
 
 from __future__ import annotations
@@ -244,6 +249,45 @@ def training_dir_of(predictions: str | os.PathLike) -> Path | None:
 
 
 PREDICTIONS_UNDER_SAVES = f"<RECIPE>/predict_<SPLIT>[_<suffix>]/{PREDICTIONS_FILE}"  # for messages
+
+# LLaMA Board writes each run to saves/<model name>/<finetuning type>/<output dir>/ (llamafactory.webui.common's
+# get_save_dir); its finetuning types are LLaMA-Factory's METHODS.
+BOARD_METHODS = ("full", "freeze", "lora", "oft")
+BOARD_PREDICTIONS_UNDER_SAVES = f"<model>/<{'|'.join(BOARD_METHODS)}>/<run>/{PREDICTIONS_FILE}"  # for messages
+
+
+def board_run_name(model: str, method: str, run: str) -> str:
+    """The run (reports/ folder) of a LLaMA Board run's predictions (the split is in its report, not its name)."""
+    return f"{model}_{method}_{run}"
+
+
+def board_run_of(path: Path, saves_dir: Path) -> str | None:
+    """The run name of ``saves/<model>/<method>/<run>/generated_predictions.jsonl`` (LLaMA Board), else None."""
+    rel = path_under(path, saves_dir)
+    if rel is None or len(rel.parts) != 4 or rel.name != PREDICTIONS_FILE or rel.parts[1] not in BOARD_METHODS:
+        return None
+    return board_run_name(*rel.parts[:3])
+
+
+def default_run_name(path: str | os.PathLike, split: str, saves_dir: str | os.PathLike = SAVES_DIR) -> str:
+    """The run a predictions file is scored as when none is named: the project's run of its path
+    (:func:`parse_predictions_path`) when the path names this split, the Board's run (:func:`board_run_of`), else
+    ``<file stem>-<split>``, or ``<folder>-<split>`` for LF's default file name (not checked: :func:`check_run_name`).
+
+    >>> default_run_name("saves/r/predict_dev/generated_predictions.jsonl", "dev")
+    'r-dev'
+    >>> default_run_name("out/qwen3_vllm.jsonl", "val"), default_run_name("/x/vllm_4b/generated_predictions.jsonl", "dev")
+    ('qwen3_vllm-val', 'vllm_4b-dev')
+    """
+    path = Path(path)
+    parsed = parse_predictions_path(path, Path(saves_dir))
+    if parsed is not None and parsed[0] == split:
+        return parsed[1]
+    board = board_run_of(path, Path(saves_dir))
+    if board is not None:
+        return board
+    stem = path.stem if path.name != PREDICTIONS_FILE else Path(os.path.abspath(path)).parent.name
+    return f"{stem}-{split}"
 
 
 def check_run_name(name: str) -> str:

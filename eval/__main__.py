@@ -1,11 +1,16 @@
 """``python -m eval``: score LLaMA-Factory predictions on CLUENER2020 and write reports.
 
-  score PRED (--split SPLIT | --gold FILE [--split-name NAME]) --name RUN
+  score PRED [--split SPLIT | --gold FILE [--split-name NAME]] [--name RUN]
                                                         one run -> reports/RUN/ (report.md, metrics.json,
-                                                        f1_per_class.png, cluener_predict.json, details.jsonl)
+                                                        f1_per_class.png, cluener_predict.json, details.jsonl);
+                                                        no --split/--gold: the split its path names, else the one
+                                                        its prompts hold (eval/split_match.py); no --name: the
+                                                        run of its path (cluener/layout.py's default_run_name)
   report [--saves saves] [--reports reports]            score every saves/<RECIPE>/predict_<SPLIT>[_<suffix>]/
                                                         generated_predictions.jsonl without an up-to-date report
-                                                        (run <RECIPE>-<SPLIT>[_<suffix>]), then reports/README.md
+                                                        (run <RECIPE>-<SPLIT>[_<suffix>]), and every LLaMA Board
+                                                        run's saves/<model>/<method>/<run>/ (run <model>_<method>_
+                                                        <run>, split read from its prompts), then reports/README.md
   compare RUN_A RUN_B [--reports DIR] [--json]           paired bootstrap of two runs on the same sentences:
                                                         delta = A - B, its 95% interval and p-value (eval/compare.py)
   ensemble RUN... --name NAME [--min-votes K]           per-sentence entity vote -> reports/NAME/ (eval/ensemble.py)
@@ -57,6 +62,7 @@ from pathlib import Path
 
 from cluener.files import os_error_text
 from cluener.layout import (
+    BOARD_PREDICTIONS_UNDER_SAVES,
     DATA_DIR,
     PREDICTIONS_FILE,
     PREDICTIONS_UNDER_SAVES,
@@ -65,6 +71,7 @@ from cluener.layout import (
     SPLITS,
     RunNameError,
     check_run_name,
+    default_run_name,
     report_dir,
 )
 from cluener.reader import CluenerFormatError, SourceError
@@ -74,7 +81,17 @@ from .predictions import PredictionsFormatError, PredictionsMismatchError
 from .report import load_baselines, run_files, write_index
 from .compare import CompareError, compare_runs, render_comparison
 from .ensemble import EnsembleError, write_ensemble
-from .runs import discover, is_up_to_date, refresh_report, score_file, summary_line, write_submission
+from .runs import (
+    discover,
+    gold_loader,
+    is_up_to_date,
+    refresh_report,
+    score_file,
+    split_of_file,
+    summary_line,
+    write_submission,
+)
+from .split_match import SplitUnknown
 
 INPUT_ERRORS = (
     PredictionsFormatError,
@@ -86,6 +103,7 @@ INPUT_ERRORS = (
     ManifestError,
     CompareError,
     EnsembleError,
+    SplitUnknown,
 )
 
 
@@ -180,10 +198,19 @@ def run_name_arg(name: str, option: str) -> str:
 
 
 def cmd_score(args) -> int:
-    run_name_arg(args.name, "--name")
+    if args.name is not None:
+        run_name_arg(args.name, "--name")
     check_writable(args.reports, "--reports")
-    gold = gold_of_args(args)
-    metrics = score_file(Path(args.predictions), gold, args.name, Path(args.reports), not args.no_order_check)
+    pred = Path(args.predictions)
+    if args.gold or args.split:
+        gold = gold_of_args(args)
+    else:  # the split of its path, else the one its prompts hold
+        load_gold = gold_loader(args.data_dir)
+        gold = load_gold(split_of_file(pred, load_gold))
+    name = args.name
+    if name is None:  # the run of its path: the project's, LLaMA Board's, else the file's
+        name = run_name_arg(default_run_name(pred, gold.split), f"{pred}: the run name made of its path; give one, --name (RUN=)")
+    metrics = score_file(pred, gold, name, Path(args.reports), not args.no_order_check)
     write_index(args.reports)
     print(summary_line(metrics, Path(args.reports)))
     return 0
@@ -195,7 +222,7 @@ def cmd_report(args) -> int:
     found, skipped = discover(saves)
     for line in skipped:
         print(f"skipped: {line}", file=sys.stderr)
-    failed, golds, baselines = [], {}, load_baselines()
+    failed, load_gold, baselines = [], gold_loader(args.data_dir), load_baselines()
     tried = len(found)
 
     def failure(name: str, exc: BaseException) -> None:
@@ -212,15 +239,15 @@ def cmd_report(args) -> int:
             if is_up_to_date(pred_path, report_dir(name, reports)):
                 print(f"{reports / name}/: up to date ({pred_path})")
                 continue
-            if split not in golds:
-                golds[split] = gold_of_split(split, args.data_dir)
-            metrics = score_file(pred_path, golds[split], name, reports, not args.no_order_check, baselines)
+            if split is None:  # a LLaMA Board run: the split its prompts hold
+                split = split_of_file(pred_path, load_gold, saves)
+            metrics = score_file(pred_path, load_gold(split), name, reports, not args.no_order_check, baselines)
         except Exception as exc:
             failure(name, exc)
             continue
         print(summary_line(metrics, reports))
     if not found:
-        print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES}")
+        print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES} nor {saves}/{BOARD_PREDICTIONS_UNDER_SAVES}")
     if args.refresh:
         scored = {name for _, _, name in found}
         for path in run_files(reports, "details"):
@@ -306,8 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="score one predictions file into reports/RUN/")
     score.add_argument("predictions", help=PREDICTIONS_FILE)
-    gold_options(score, required=True, default_split=None)
-    score.add_argument("--name", required=True, help="run name: the folder under --reports")
+    gold_options(score, required=False, default_split=None)
+    score.add_argument("--name", help="run name: the folder under --reports (default: the run of its path)")
     score.add_argument("--reports", default=REPORTS_DIR)
     common(score)
     score.set_defaults(func=cmd_score)

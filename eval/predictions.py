@@ -199,7 +199,7 @@ def read_predictions(path: str | os.PathLike) -> list[Prediction]:
 _SPACE = re.compile(r"\s+")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """What survives a tokenizer round trip: NFKC, no whitespace."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", text))
 
@@ -249,7 +249,7 @@ def check_alignment(
     bad = [
         (p, ex)
         for p, ex in zip(predictions, gold, strict=True)
-        if (p.id != ex.id if not p.prompt else _normalise(ex.text) not in _normalise(p.prompt))
+        if (p.id != ex.id if not p.prompt else normalise(ex.text) not in normalise(p.prompt))
     ]
     if bad:
         p, ex = bad[0]

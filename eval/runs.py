@@ -8,10 +8,19 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Callable
 
 from cluener.files import atomic_write_jsonl, sha256_file
-from cluener.layout import PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, SAVES_DIR, SPLITS, parse_predictions_path
-from cluener.splits import Gold, inside_relative, official_source, shown_path
+from cluener.layout import (
+    BOARD_PREDICTIONS_UNDER_SAVES,
+    PREDICTIONS_FILE,
+    PREDICTIONS_UNDER_SAVES,
+    SAVES_DIR,
+    SPLITS,
+    board_run_of,
+    parse_predictions_path,
+)
+from cluener.splits import Gold, gold_of_split, inside_relative, official_source, shown_path
 
 from . import partial as partial_run
 from .metrics import FAMILIES
@@ -19,6 +28,7 @@ from .predictions import check_alignment, read_predictions
 from .report import REPORT_FILES, write_run
 from .run_card import build_card
 from .scoring import Run, score_run
+from .split_match import match_split
 
 
 def score_predictions(
@@ -145,8 +155,9 @@ def summary_line(metrics: dict, reports_dir: Path) -> str:
     )
 
 
-def discover(saves: Path) -> tuple[list[tuple[Path, str, str]], list[str]]:
-    """(predictions path, split, run name) for each file following the layout; a line for each that does not."""
+def discover(saves: Path) -> tuple[list[tuple[Path, str | None, str]], list[str]]:
+    """(predictions path, split, run name) for each file following the project's layout or LLaMA Board's (whose
+    split is None: :func:`split_of_file` reads it from the file); a line for each that follows neither."""
     found, skipped = [], []
     if not saves.is_dir():
         return found, skipped
@@ -154,14 +165,36 @@ def discover(saves: Path) -> tuple[list[tuple[Path, str, str]], list[str]]:
     skipped += [f"{folder}: cannot be read ({problem}); runs in it are not scored" for folder, problem in unreadable]
     for path in sorted(paths):
         parsed = parse_predictions_path(path, saves)
-        if parsed is None:
+        board = board_run_of(path, saves) if parsed is None else None
+        if parsed is None and board is None:
             skipped.append(
-                f"{path}: not {SAVES_DIR}/{PREDICTIONS_UNDER_SAVES} "
-                f"(SPLIT one of {', '.join(SPLITS)}); score it with `python -m eval score`"
+                f"{path}: not {SAVES_DIR}/{PREDICTIONS_UNDER_SAVES} (SPLIT one of {', '.join(SPLITS)}) nor LLaMA "
+                f"Board's {SAVES_DIR}/{BOARD_PREDICTIONS_UNDER_SAVES}; score it with `make report PRED={path}`"
             )
             continue
-        found.append((path, *parsed))
+        found.append((path, *parsed) if parsed else (path, None, board))
     return found, skipped
+
+
+def gold_loader(data_dir) -> Callable[[str], Gold]:
+    """``load(split)``: the gold of a project split (:func:`cluener.splits.gold_of_split`), each read once."""
+    golds: dict[str, Gold] = {}
+
+    def load(split: str) -> Gold:
+        if split not in golds:
+            golds[split] = gold_of_split(split, data_dir)
+        return golds[split]
+
+    return load
+
+
+def split_of_file(pred_path: Path, load_gold, saves: Path = Path(SAVES_DIR)) -> str:
+    """The split of a predictions file that was given none: the one its path names (the project's layout), else
+    the one whose sentences its prompts hold (:func:`eval.split_match.match_split`; SplitUnknown if none or several)."""
+    parsed = parse_predictions_path(pred_path, saves)
+    if parsed is not None:
+        return parsed[0]
+    return match_split(read_predictions(pred_path), load_gold, pred_path)
 
 
 def _files_named(top: Path, name: str) -> tuple[list[Path], list[tuple[str, str]]]:

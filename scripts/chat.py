@@ -1,29 +1,81 @@
-"""`make chat`: LLaMA-Factory's command-line chat (``llamafactory-cli chat``'s own ``run_chat``, unchanged), whose
-input may end.
+"""`make chat`: type a sentence, get the entities: LLaMA-Factory's ChatModel (what ``llamafactory-cli chat`` runs)
+asked with the prompt the recipe was trained on.
 
-``llamafactory-cli chat`` reads ``input()`` until the user types ``exit``; a piped input or a Ctrl-D that ends first
-comes out as an ``EOFError`` traceback. Here the end of the input closes the chat (exit 0) and a Ctrl-C is one line
-(exit 130); either way the process ends without the teardown that can abort around LLaMA-Factory's event-loop
-thread (:func:`leave`). The arguments are ``llamafactory-cli chat``'s: ``RECIPE.yaml [key=value ...]``.
+The recipes train on one user turn: the instruction of the recipe's prompt variant, a newline, the sentence
+(:func:`cluener.prompts.build_prompt`, as LLaMA-Factory's alpaca converter joins them); a one-line terminal cannot type
+that newline. So each line typed here is a sentence, and the model is asked exactly that turn, alone (no history:
+the recipes never saw a second turn). The instruction is that of the recipe's predict dataset (``cluener_dev`` ->
+the default prompt, ``cluener_guided_dev`` -> the guided one), read from ``yaml_configs/predict/<recipe>.yaml``,
+the twin of the chat recipe given. ``--raw`` runs ``llamafactory-cli chat``'s own ``run_chat`` instead (free chat,
+with history: type what you like).
 
-Usage: ``python scripts/chat.py yaml_configs/chat/RECIPE.yaml [key=value ...]``
+``exit`` quits; an input that ends (a pipe, Ctrl-D) closes the chat (exit 0; LLaMA-Factory alone raises an
+``EOFError`` traceback); Ctrl-C is one line (exit 130). Either way the process ends without the teardown that can
+abort around LLaMA-Factory's event-loop thread (:func:`leave`). The other arguments are ``llamafactory-cli chat``'s:
+``RECIPE.yaml [key=value ...]``.
+
+Usage: ``python scripts/chat.py [--raw] yaml_configs/chat/RECIPE.yaml [key=value ...]``
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cluener.layout import REPORTING_SPLIT, RecipeError, dataset_parts, recipe_dataset  # noqa: E402
+from cluener.prompts import PROMPTS, build_prompt  # noqa: E402
+
+RAW = "--raw"
+PROMPT = "\nSentence: "
+
+
+def instruction_of(chat_recipe: str) -> str:
+    """The instruction the recipe of ``yaml_configs/chat/<recipe>.yaml`` was trained and predicts with."""
+    variant, _split = dataset_parts(recipe_dataset(Path(chat_recipe).stem, REPORTING_SPLIT))
+    return PROMPTS[variant]
+
+
+def sentence_chat(instruction: str) -> None:
+    """Each line a sentence, each asked alone as the recipe's user turn; EOFError when the input ends."""
+    from llamafactory.chat import ChatModel  # reads sys.argv[1:] as llamafactory-cli chat's arguments
+
+    chat_model = ChatModel()
+    print("Type a sentence (the recipe's instruction is added before it); `exit` to quit.")
+    while True:
+        sentence = input(PROMPT).strip()
+        if sentence == "exit":
+            return
+        if not sentence:
+            continue
+        print("Assistant: ", end="", flush=True)
+        for piece in chat_model.stream_chat([{"role": "user", "content": build_prompt(instruction, sentence)}]):
+            print(piece, end="", flush=True)
+        print()
 
 
 def main() -> int:
-    from llamafactory.chat.chat_model import run_chat  # reads sys.argv[1:] as llamafactory-cli chat's arguments
-
+    raw = RAW in sys.argv[1:2]
+    if raw:
+        del sys.argv[1]
     try:
-        run_chat()
+        if raw:
+            from llamafactory.chat.chat_model import run_chat
+
+            run_chat()
+        else:
+            sentence_chat(instruction_of(sys.argv[1]) if len(sys.argv) > 1 else PROMPTS["default"])
     except EOFError:  # the input ended (a pipe, Ctrl-D) before `exit`: the same as typing it
         print("\n(end of input: chat closed)", flush=True)
     except KeyboardInterrupt:
         print("\n(interrupted: chat closed)", file=sys.stderr, flush=True)
         return 130
+    except RecipeError as exc:  # the predict twin that names the prompt variant cannot be read
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

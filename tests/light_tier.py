@@ -30,6 +30,7 @@ HEAVY_MODULES = {
     "test_doctor_system.py": "torch's view of the machine (CUDA, GPU, bf16)",
     "test_doctor_trained.py": "a trained run of the tiny Qwen3 (transformers builds it)",
     "test_doctor_versions.py": "the installed LLaMA-Factory set against the pins",
+    "test_board_predictions.py": "a LLaMA Board predict run through llamafactory-cli; vllm_infer.py's data path (LF)",
     "test_bench_gpu.py": "make bench-gpu's dry run through make train (torch, transformers, LLaMA-Factory)",
     "test_chat.py": "LLaMA-Factory's CLI chat on the tiny Qwen3 (torch, transformers, peft)",
     "test_byoe.py": "a pretend GPU image: a Python with torch, set up from a wheelhouse (LLaMA-Factory, transformers)",
@@ -41,6 +42,7 @@ HEAVY_MODULES = {
     "test_recipes.py": "parses every recipe with LLaMA-Factory's own parser",
     "test_sweep.py": "trains the tiny Qwen3 through make sweep",
     "test_vllm_loaders.py": "vLLM's loaders beside the CPU venv",
+    "test_webui.py": "LLaMA Board (LLaMA-Factory's webui, gradio) started for real",
 }
 
 

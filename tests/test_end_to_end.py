@@ -144,3 +144,26 @@ def test_demo_overfit_proof(workdir):
     card = metrics["run_card"]  # read back from the training folder: the record, the trainer's state, the loss curve
     assert card["recipe"] == "yaml_configs/train/demo_tiny_qwen3_full_sft.yaml" and card["steps_done"] == 200
     assert (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "loss_curve.png").is_file()
+
+
+def test_make_chat_asks_a_bare_sentence_as_the_training_prompt(workdir):
+    """`make chat` on the memorised demo model: each bare sentence typed is answered as `make demo`'s greedy
+    predict answered it (the same user turn: the instruction, a newline, the sentence). LLaMA-Factory's own chat
+    (RAW=1) with the same bare lines asks something else, and answers otherwise."""
+    demo = "demo_tiny_qwen3_full_sft"
+    predictions = workdir / predictions_path(demo, "train16")
+    if not predictions.is_file():
+        make(workdir, "demo")
+    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
+    sentences = [r["input"] for r in json.loads(data_file(dataset_name("train"), workdir / DATA_DIR).read_text())[:16]]
+    stdin = "".join(f"{s}\n" for s in sentences) + "exit\n"
+
+    def answers(*args: str) -> list[str]:
+        out = make(workdir, "chat", f"RECIPE={demo}", *args, stdin=stdin).stdout
+        return [line.partition("Assistant: ")[2].strip() for line in out.splitlines() if "Assistant: " in line]
+
+    expected = [r["predict"].strip() for r in rows]
+    chat = answers()
+    assert len(chat) == 16 and sum(a == e for a, e in zip(chat, expected)) >= 15, list(zip(chat, expected))
+    raw = answers("RAW=1")  # the sentence alone (and LF's history): not the turn the model was trained on
+    assert len(raw) == 16 and sum(a == e for a, e in zip(raw, expected)) < 8, list(zip(raw, expected))
