@@ -73,8 +73,11 @@ def check_params(recipe: str):
     return shape, params
 
 
-def build_model(shape, out_dir: Path, dry_run: bool) -> Path:
-    """Random weights of ``shape`` (shrunken, fp32, CPU for the dry run; full, bf16, on the GPU otherwise) + real BPE."""
+def build_model(shape, out_dir: Path, dry_run: bool, lora: dict | None = None) -> Path:
+    """Random weights of ``shape`` (shrunken, fp32, CPU for the dry run; full, bf16, on the GPU otherwise) + real BPE.
+
+    ``lora`` ({"r": rank, "alpha": alpha}): also a LoRA adapter on every linear layer (PEFT's default init) in
+    ``out_dir.parent / "adapter"``, for the predict recipes that load one."""
     import torch
     from tiny_qwen import build_tokenizer
     from transformers import AutoModelForCausalLM, GenerationConfig
@@ -93,6 +96,11 @@ def build_model(shape, out_dir: Path, dry_run: bool) -> Path:
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     model.save_pretrained(out_dir)
     GenerationConfig(bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643).save_pretrained(out_dir)
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        adapter = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], target_modules="all-linear", task_type="CAUSAL_LM")
+        get_peft_model(model, adapter).save_pretrained(out_dir.parent / "adapter")
     del model
     if device == "cuda":
         torch.cuda.empty_cache()
