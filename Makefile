@@ -273,10 +273,12 @@ report: $(STAMP) ## Score every predictions file under saves/ without a report; 
 	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)
 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
+# LIGER=1: each recipe again with LF's enable_liger_kernel (GPU only: null with the reason on CPU).
+LIGER       ?=
 STEPS       ?=
 BENCH_OUT   ?= reports/gpu-bench
-bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [BENCH_OUT=reports/gpu-bench]
-	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) \
+bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [LIGER=1: + enable_liger_kernel] [BENCH_OUT=reports/gpu-bench]
+	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) $(if $(LIGER),--liger) \
 	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))
 
 # make bench-predict (benchmarks/bench_predict.py): LF predict and LF api (vLLM where installed) on dev, the same shaped
