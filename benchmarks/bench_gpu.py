@@ -14,7 +14,11 @@ For each recipe (every GPU recipe of yaml_configs/train, or those named):
    and the table to ``BENCH_OUT/README.md``, LF's log beside it (``<recipe>.trainer_log.jsonl``); the built model
    and the run folder (saves/bench-gpu/<recipe>) are removed.
 
-Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--out reports/gpu-bench]``
+5. with ``--liger`` (make LIGER=1), on a GPU, the same steps again with LF's ``enable_liger_kernel: true``: its time,
+   tokens/s, mfu and peak memory under ``liger_kernel``; in a dry run (or without liger-kernel) that is null and
+   ``liger_kernel_reason`` says why.
+
+Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--liger] [--out reports/gpu-bench]``
 """
 
 from __future__ import annotations
