@@ -326,7 +326,7 @@ def markdown(rows: list[dict]) -> str:
                  f"{hf['projected_minutes']['dev']} / {hf['projected_minutes']['test']}",
                  str(api["sentences_per_second"]),
                  f"{api['projected_minutes']['dev']} / {api['projected_minutes']['test']}",
-                 str(vllm["sentences_per_second"]) if vllm else "— (" + r["vllm_reason"] + ")"]
+                 str(vllm["sentences_per_second"]) if vllm else "— (" + r["vllm_reason"].split(" (")[0] + ")"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -103,11 +103,14 @@ def example_losses(model, features: dict, segments: list[list[int]]) -> list[flo
 
 
 def loss_check(model, dataset, collator, packs: int) -> dict:
-    """Each example's loss in its pack (as LF's collator makes the pack) against the example alone."""
+    """Each example's loss in its pack (as LF's collator makes the pack) against the example alone, over the first
+    ``packs`` packs that hold two examples or more (a pack of one has nothing to compare); None when there is none."""
     import torch
 
-    diffs, examples = [], 0
-    for index in range(min(packs, len(dataset))):
+    diffs, checked = [], 0
+    for index in range(len(dataset)):
+        if checked == packs:
+            break
         row = dict(dataset[index])
         bounds = row["packing_params"]["sequence_boundaries"] if row.get("packing_params") else None
         if bounds is None:  # plain packing: positions restart at 0 at each example's start
@@ -116,15 +119,18 @@ def loss_check(model, dataset, collator, packs: int) -> dict:
             bounds = [s for s in starts if s < real] + [real]
         segments = [list(range(bounds[k], bounds[k + 1])) for k in range(len(bounds) - 1)]
         segments = [s for s in segments if any(row["labels"][p] != -100 for p in s)]  # the tail padding has none
+        if len(segments) < 2:
+            continue
+        checked += 1
         packed = example_losses(model, collator([row]), segments)
         for segment, in_pack in zip(segments, packed):
             alone = {"input_ids": torch.tensor([[row["input_ids"][p] for p in segment]]),
                      "labels": torch.tensor([[row["labels"][p] for p in segment]])}
             alone["attention_mask"] = torch.ones_like(alone["input_ids"])
             diffs.append(abs(in_pack - example_losses(model, alone, [list(range(len(segment)))])[0]))
-            examples += 1
-    return {"packs": min(packs, len(dataset)), "examples": examples, "max_abs_diff": max(diffs),
-            "unchanged": max(diffs) < UNCHANGED}
+    worst = max(diffs) if diffs else None
+    return {"packs": checked, "examples": len(diffs), "max_abs_diff": worst,
+            "unchanged": worst < UNCHANGED if diffs else None}
 
 
 def padded_loss_check(model, dataset, collator, order: list[int], batch: int) -> dict:
@@ -198,7 +204,9 @@ def table(results: list[dict]) -> str:
         for c in cutoffs:
             for knob in ("packing", "neat_packing"):
                 e = r["packing"][c][knob]
-                loss = "loss unchanged" if e["loss"]["unchanged"] else f"loss changes by up to {e['loss']['max_abs_diff']:.3g}"
+                unchanged = e["loss"]["unchanged"]
+                loss = ("no pack of 2 examples" if unchanged is None else "loss unchanged" if unchanged
+                        else f"loss changes by up to {e['loss']['max_abs_diff']:.3g}")
                 cells.append(f"{e['efficiency']:.3f} ({e['examples_per_pack']} ex/pack; {loss})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
