@@ -231,10 +231,17 @@ def send_all(url: str, recipe: str, rows: list[dict], lengths: list[int], concur
         def one(i: int) -> int:
             body = {"model": recipe, "temperature": 0, "stream": False, "max_tokens": lengths[i],
                     "messages": [{"role": "user", "content": build_prompt(rows[i]["instruction"], rows[i]["input"])}]}
-            response = client.post("chat/completions", json=body)
+            try:
+                response = client.post("chat/completions", json=body)
+            except httpx.HTTPError as exc:
+                raise BenchError(f"{recipe}: {url}/chat/completions: {type(exc).__name__}: {exc}") from None
             if response.status_code != 200:
                 raise BenchError(f"{recipe}: {url}/chat/completions: HTTP {response.status_code}: {response.text[:200]}")
-            return int(response.json()["usage"]["completion_tokens"])
+            try:
+                return int(response.json()["usage"]["completion_tokens"])
+            except (ValueError, KeyError, TypeError):
+                raise BenchError(f"{recipe}: {url}/chat/completions: no usage.completion_tokens in "
+                                 f"{response.text[:200]!r}") from None
 
         started = time.monotonic()
         with ThreadPoolExecutor(concurrency) as pool:
