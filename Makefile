@@ -85,7 +85,7 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 # Names and paths (a recipe's dataset on a split, predictions files, run names) come from cluener/layout.py.
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
-.PHONY: help setup wheelhouse data tokens test test-light demo bench bench-gpu doctor train train-qwen3 train-qwen25 \
+.PHONY: help setup wheelhouse data tokens test test-light demo bench bench-gpu bench-predict doctor train train-qwen3 train-qwen25 \
         predict predict-api submit chat export api webui serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
         predict-encoder check-launch check-offload check-recipe check-split check-trained check-data check-train \
         check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
@@ -285,8 +285,18 @@ report: $(STAMP) ## Score every predictions file under saves/ (LLaMA Board's run
 	$(if $(PRED),$(PY) -m eval score "$(PRED)" $(REPORT_SPLIT) $(if $(RUN),--name "$(RUN)"),$(PY) -m eval report)
 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
+# LIGER=1: each recipe again with LF's enable_liger_kernel (GPU only: null with the reason on CPU).
+LIGER       ?=
 STEPS       ?=
 BENCH_OUT   ?= reports/gpu-bench
-bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [BENCH_OUT=reports/gpu-bench]
-	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) \
+bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [LIGER=1: + enable_liger_kernel] [BENCH_OUT=reports/gpu-bench]
+	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) $(if $(LIGER),--liger) \
+	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))
+
+# make bench-predict (benchmarks/bench_predict.py): LF predict and LF api (vLLM where installed) on dev, the same shaped
+# models, generation lengths forced to the gold targets' token lengths; LIMIT=<n>: the first n dev sentences.
+LIMIT       ?=
+bench-predict: $(STAMP) check-data ## Prediction sentences/s on dev (LF predict, LF api, vLLM) on each recipe's real shape at the gold lengths: [SIZE|RECIPE] [DRY_RUN=1: CPU] [LIMIT=] [BENCH_OUT]
+	$(PY) benchmarks/bench_predict.py --out "$(BENCH_OUT)" $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(LIMIT)) \
+	  --concurrency $(CONCURRENCY) --api-concurrency $(API_CONCURRENCY) \
 	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))

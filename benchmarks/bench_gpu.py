@@ -14,7 +14,11 @@ For each recipe (every GPU recipe of yaml_configs/train, or those named):
    and the table to ``BENCH_OUT/README.md``, LF's log beside it (``<recipe>.trainer_log.jsonl``); the built model
    and the run folder (saves/bench-gpu/<recipe>) are removed.
 
-Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--out reports/gpu-bench]``
+5. with ``--liger`` (make LIGER=1), on a GPU, the same steps again with LF's ``enable_liger_kernel: true``: its time,
+   tokens/s, mfu and peak memory under ``liger_kernel``; in a dry run (or without liger-kernel) that is null and
+   ``liger_kernel_reason`` says why.
+
+Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--liger] [--out reports/gpu-bench]``
 """
 
 from __future__ import annotations
@@ -73,8 +77,11 @@ def check_params(recipe: str):
     return shape, params
 
 
-def build_model(shape, out_dir: Path, dry_run: bool) -> Path:
-    """Random weights of ``shape`` (shrunken, fp32, CPU for the dry run; full, bf16, on the GPU otherwise) + real BPE."""
+def build_model(shape, out_dir: Path, dry_run: bool, lora: dict | None = None) -> Path:
+    """Random weights of ``shape`` (shrunken, fp32, CPU for the dry run; full, bf16, on the GPU otherwise) + real BPE.
+
+    ``lora`` ({"r": rank, "alpha": alpha}): also a LoRA adapter on every linear layer (PEFT's default init) in
+    ``out_dir.parent / "adapter"``, for the predict recipes that load one."""
     import torch
     from tiny_qwen import build_tokenizer
     from transformers import AutoModelForCausalLM, GenerationConfig
@@ -93,6 +100,11 @@ def build_model(shape, out_dir: Path, dry_run: bool) -> Path:
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     model.save_pretrained(out_dir)
     GenerationConfig(bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643).save_pretrained(out_dir)
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        adapter = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], target_modules="all-linear", task_type="CAUSAL_LM")
+        get_peft_model(model, adapter).save_pretrained(out_dir.parent / "adapter")
     del model
     if device == "cuda":
         torch.cuda.empty_cache()
@@ -159,7 +171,39 @@ def padding_for(config: dict, batch: int) -> tuple[float, int]:
     return batches_efficiency(lengths, order, batch), len(lengths)
 
 
-def bench(recipe: str, steps: int, dry_run: bool, out: Path, gpu: str | None, context_gib: float | None) -> dict:
+LIGER_CPU = ("dry run on CPU: liger-kernel's Triton kernels need a CUDA GPU (measured on CPU: liger-kernel 0.6.4 with "
+             "triton 3.9.0 installs and imports; the first forward of a patched Qwen3 fails with triton's "
+             "'0 active drivers'; liger-kernel 0.8.x refuses transformers < 5)")
+
+
+def liger_reason(dry_run: bool) -> str | None:
+    """Why LF's ``enable_liger_kernel`` cannot be measured on this machine, or None when it can."""
+    import importlib.util
+
+    if dry_run:
+        return LIGER_CPU
+    if importlib.util.find_spec("liger_kernel") is None:
+        return "liger-kernel is not installed (pip install 'liger-kernel<0.7': 0.8.x needs transformers >= 5)"
+    return None
+
+
+def liger_run(recipe: str, config: dict, model_dir: Path, work: Path, steps: int, out: Path, shape, params: int,
+              efficiency: float, gpu: str | None, context_gib: float | None, total: int | None) -> dict:
+    """The same steps again with LF's ``enable_liger_kernel: true``: what it changes in time and memory."""
+    run_dir = work / "run_liger"
+    args = train_args(config, model_dir, run_dir, steps, False) + ["enable_liger_kernel=true"]
+    run_train(recipe, args, False, out / f"{recipe}.liger.log")
+    try:
+        run = steady_state(read_log(run_dir / "trainer_log.jsonl"), warmup=max(1, steps // 5))
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{recipe} (enable_liger_kernel): {run_dir / 'trainer_log.jsonl'}: {exc}") from None
+    row = summarise(recipe, params, shape, run, efficiency, gpu, context_gib, total, False)
+    return {key: row[key] for key in ("seconds_per_step", "tokens_per_second", "mfu", "peak_memory_gib",
+                                      "projected_hours")}
+
+
+def bench(recipe: str, steps: int, dry_run: bool, out: Path, gpu: str | None, context_gib: float | None,
+          liger: bool = False) -> dict:
     config = load_recipe(recipe)
     shape, params = check_params(recipe)
     batch = DRY_BATCH if dry_run else int(config["per_device_train_batch_size"])
@@ -189,6 +233,10 @@ def bench(recipe: str, steps: int, dry_run: bool, out: Path, gpu: str | None, co
                   "per_device_train_batch_size": batch,
                   "gpus": gpus, "train_examples": examples, "knob": "group_by_length" if config.get("group_by_length")
                   else "random batches", "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    reason = liger_reason(dry_run) if liger else "not asked for (LIGER=1)"
+    row["liger_kernel"] = None if reason else liger_run(recipe, config, model_dir, work, steps, out, shape, params,
+                                                        efficiency, gpu, context_gib, total)
+    row["liger_kernel_reason"] = reason
     atomic_write_json(out / f"{recipe}.json", row)
     shutil.rmtree(work, ignore_errors=True)  # a GPU model (and a full-SFT run's weights) is GBs: only the numbers stay
     return row
@@ -200,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per recipe (30; dry run 6)")
     parser.add_argument("--dry-run", action="store_true", help="CPU: real shapes on meta, shrunken fp32 training")
     parser.add_argument("--out", default=str(ROOT / "reports" / "gpu-bench"))
+    parser.add_argument("--liger", action="store_true", help="also run each recipe with enable_liger_kernel (GPU)")
     args = parser.parse_args(argv)
     steps = args.steps or (6 if args.dry_run else 30)
     out = Path(args.out).resolve()
@@ -221,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, failed = [], []
     for recipe in recipes:  # one recipe failing (e.g. out of memory) does not stop the others; it is reported
         try:
-            rows.append(bench(recipe, steps, args.dry_run, out, gpu, context))
+            rows.append(bench(recipe, steps, args.dry_run, out, gpu, context, args.liger))
         except BenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed.append(recipe)

@@ -32,6 +32,8 @@ HEAVY_MODULES = {
     "test_doctor_versions.py": "the installed LLaMA-Factory set against the pins",
     "test_board_predictions.py": "a LLaMA Board predict run through llamafactory-cli; vllm_infer.py's data path (LF)",
     "test_bench_gpu.py": "make bench-gpu's dry run through make train (torch, transformers, LLaMA-Factory)",
+    "test_packing_lf.py": "LF's data pipeline, collator and model loader on a random Qwen3 (torch, LLaMA-Factory)",
+    "test_bench_predict.py": "make bench-predict's dry run through LF predict and LF api (torch, LLaMA-Factory)",
     "test_chat.py": "LLaMA-Factory's CLI chat on the tiny Qwen3 (torch, transformers, peft)",
     "test_byoe.py": "a pretend GPU image: a Python with torch, set up from a wheelhouse (LLaMA-Factory, transformers)",
     "test_distributed.py": "DeepSpeed ZeRO-2/3 through make train (torch, LLaMA-Factory)",

@@ -93,7 +93,7 @@ def project(tmp_path_factory):
 def test_dry_run_through_make(project):
     """make bench-gpu DRY_RUN=1 of the QLoRA 8B recipe: 8B counted on meta, a shrunken Qwen3 trained on CPU."""
     out = project / "bench-out"
-    make(project, "bench-gpu", "DRY_RUN=1", "RECIPE=qwen3_8b_qlora_sft", "STEPS=4", f"BENCH_OUT={out}")
+    make(project, "bench-gpu", "DRY_RUN=1", "RECIPE=qwen3_8b_qlora_sft", "STEPS=4", "LIGER=1", f"BENCH_OUT={out}")
     row = json.loads((out / "qwen3_8b_qlora_sft.json").read_text(encoding="utf-8"))
     assert row["params"] == 8_190_735_360 and row["dry_run"] is True and row["steps_measured"] >= 2
     assert row["seconds_per_step"] > 0
@@ -102,6 +102,9 @@ def test_dry_run_through_make(project):
     # what a CPU cannot measure stays empty
     assert row["gpu"] is None and row["mfu"] is None and row["peak_memory_gib"] is None
     assert row["projected_hours"] is None
+    # LIGER=1: enable_liger_kernel is GPU only (Triton): null with the reason, no second run
+    assert row["liger_kernel"] is None and "CUDA GPU" in row["liger_kernel_reason"]
+    assert not (out / "qwen3_8b_qlora_sft.liger.log").exists()
     assert row["run"]["knob"] == "group_by_length" and row["run"]["per_device_train_batch_size"] == 2
     log = (out / "qwen3_8b_qlora_sft.trainer_log.jsonl").read_text(encoding="utf-8")
     assert len(log.splitlines()) >= 4  # LF's log line of every step, kept beside the numbers
