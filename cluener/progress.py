@@ -134,7 +134,7 @@ class Display:
         if self.tty:
             seconds = int(time.monotonic() - self._started)
             elapsed = short_duration(f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
-            self.stream.write(f"\r{self.line or self.label + ': starting'} ({elapsed})\x1b[K")
+            self.stream.write(f"\r{self.line or self.label + ': starting'} ({elapsed} elapsed)\x1b[K")
             self._shown = True
         self.stream.flush()
 

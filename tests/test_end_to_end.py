@@ -60,6 +60,7 @@ def test_train_writes_a_lora_adapter(trained):
     assert {"q_proj", "v_proj", "down_proj"} <= set(config["target_modules"])
     log = [json.loads(line) for line in (trained / "trainer_log.jsonl").read_text().splitlines()]
     assert log[-1]["current_steps"] == 4
+    assert list(trained.glob("runs/*/events.out.tfevents.*"))  # the recipe's report_to: tensorboard
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +145,24 @@ def test_demo_overfit_proof(workdir):
     card = metrics["run_card"]  # read back from the training folder: the record, the trainer's state, the loss curve
     assert card["recipe"] == "yaml_configs/train/demo_tiny_qwen3_full_sft.yaml" and card["steps_done"] == 200
     assert (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "loss_curve.png").is_file()
+
+    # Progress on the terminal (a pipe here: plain lines) while LLaMA-Factory's output goes to saves/demo/logs/
+    progress = [line for line in result.stdout.splitlines() if line.startswith("train ")]
+    assert progress[0].startswith("train 10/200 steps, loss ") and progress[-1].startswith("train 200/200 steps, loss")
+    assert "\r" not in result.stdout and "it/s]" not in result.stdout  # no progress bar of LF's in the demo's output
+
+    # TensorBoard: the recipe's tracker wrote one event file, holding the training loss of every logged step
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = list((workdir / "saves" / "demo_tiny_qwen3_full_sft" / "runs").glob("*/events.out.tfevents.*"))
+    assert len(events) == 1, events
+    accumulator = EventAccumulator(str(events[0]))
+    accumulator.Reload()
+    assert "train/loss" in accumulator.Tags()["scalars"]
+    losses = accumulator.Scalars("train/loss")
+    assert [e.step for e in losses] == list(range(10, 201, 10))
+    assert losses[-1].value < losses[0].value / 10  # it memorised the 16 sentences
+    folder = events[0].parent.relative_to(workdir).as_posix()
+    assert card["logs"] == {"tracker": "tensorboard", "tensorboard": [f"runs/{events[0].parent.name}"]}
+    report = (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "report.md").read_text(encoding="utf-8")
+    assert f"| logs | tensorboard: {folder} (make tensorboard) |" in report
