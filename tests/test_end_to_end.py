@@ -11,12 +11,18 @@ alone), with the tiny Qwen3 in place of the recipe's model. Only the model path 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_path, run_name
-from make_project import build_tiny_qwen3, copy_front_door, make
+from make_project import build_tiny_qwen3, copy_front_door, make, make_command
 
 pytestmark = pytest.mark.slow
 
@@ -134,9 +140,14 @@ def test_make_submit_writes_the_leaderboard_file(workdir, trained, tiny):
     assert [json.loads(line)["id"] for line in lines] == list(range(1345))
 
 
-def test_demo_overfit_proof(workdir):
+@pytest.fixture(scope="module")
+def demo(workdir) -> subprocess.CompletedProcess:
+    return make(workdir, "demo")
+
+
+def test_demo_overfit_proof(workdir, demo):
     """`make demo`: full fine-tuning on 16 sentences, greedy predictions on them, official micro F1 >= 0.9."""
-    result = make(workdir, "demo")
+    result = demo
     assert "report: reports/demo_tiny_qwen3_full_sft-train16/report.md" in result.stdout
     metrics = json.loads((workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "metrics.json").read_text())
     assert metrics["official"]["micro_f1"] >= 0.9, metrics["official"]
@@ -166,3 +177,42 @@ def test_demo_overfit_proof(workdir):
     assert card["logs"] == {"tracker": "tensorboard", "tensorboard": [f"runs/{events[0].parent.name}"]}
     report = (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "report.md").read_text(encoding="utf-8")
     assert f"| logs | tensorboard: {folder} (make tensorboard) |" in report
+
+
+def test_make_tensorboard_serves_the_demo_run_on_loopback(workdir, demo):
+    """`make tensorboard` over the demo's run: the server lists it with its train/loss scalars, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(make_command("tensorboard", f"TB_PORT={port}"), cwd=workdir, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        tags = None
+        for _ in range(240):  # bounded: a server that never answers fails the test, it does not hang it
+            if server.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=5) as answer:
+                    tags = json.loads(answer.read())
+                if tags:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=60)[0]
+    assert tags, output[-3000:]
+    # every training run under saves/ (the demo's; make train's LoRA run too when the whole module ran)
+    (run,) = [name for name in tags if name.startswith("demo_tiny_qwen3_full_sft/runs/")]
+    assert "train/loss" in tags[run], tags
+    assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_make_tensorboard_without_runs_says_so(tmp_path):
+    empty = copy_front_door(tmp_path / "repo")
+    result = make(empty, "tensorboard", check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        "error: no TensorBoard event files under saves/ yet: train a run first (make demo, or make train)"]
