@@ -286,7 +286,7 @@ tensorboard: $(STAMP) ## TensorBoard of every training run under saves/ (their <
 	@$(PY) -m doctor.trackers tensorboard
 	@find saves -name 'events.out.tfevents.*' -print -quit 2>/dev/null | grep -q . || \
 	  { echo "error: no TensorBoard event files under saves/ yet: train a run first (make demo, or make train)" >&2; exit 1; }
-	$(PY) -m tensorboard.main --logdir saves --host 127.0.0.1 --port $(TB_PORT)
+	$(PY) -m tensorboard.main --logdir saves --host 127.0.0.1 --port '$(subst ','\'',$(TB_PORT))'
 
 report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
 	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)

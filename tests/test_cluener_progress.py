@@ -88,7 +88,7 @@ def test_display_on_a_terminal_rewrites_one_line():
     display.update([json.loads(DEMO_TRAIN[0])])
     display.finish()
     text = stream.getvalue()
-    assert text.startswith("\rtrain: starting (0s)\x1b[K\rtrain 175/200 steps, loss 0.035, eta 3s (")
+    assert text.startswith("\rtrain: starting (0s elapsed)\x1b[K\rtrain 175/200 steps, loss 0.035, eta 3s (")
     assert text.endswith("\x1b[K\n") and text.count("\n") == 1
 
 
