@@ -48,6 +48,12 @@ RUN         ?=
 RAW         ?=
 # Extra LLaMA-Factory overrides appended to the recipe, e.g. ARGS="per_device_train_batch_size=8 max_samples=1000"
 ARGS        ?=
+# Experiment tracker of training (doctor/trackers.py): the recipes say report_to: tensorboard (event files under
+# <output_dir>/runs/, `make tensorboard`); TRACKER= switches it for make train / sweep / demo / train-bert-crf /
+# train-bilstm-crf. Keys only from the environment (WANDB_API_KEY, SWANLAB_API_KEY, ...); README: Tracking.
+TRACKER     ?=
+TRACKER_ARGS := $(if $(TRACKER),report_to=$(TRACKER))
+TB_PORT     ?= 6006
 # make sweep: seeds, grid (key=v1,v2 ...), and overrides for training only / prediction only (scripts/sweep.py)
 SEEDS       ?= 42
 GRID        ?=
@@ -86,8 +92,8 @@ LAUNCH_ENV := $(LAUNCH_SET) PATH="$(abspath $(VENV))/bin:$$PATH"
 layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 
 .PHONY: help setup wheelhouse data tokens test test-light demo bench bench-gpu bench-predict doctor train train-qwen3 train-qwen25 \
-        predict predict-api submit chat export api webui serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf \
-        predict-encoder check-launch check-offload check-recipe check-split check-trained check-data check-train \
+        predict predict-api submit chat export api webui serve-vllm gpu-smoke report sweep train-bert-crf train-bilstm-crf tensorboard \
+        predict-encoder check-tracker check-launch check-offload check-recipe check-split check-trained check-data check-train \
         check-predict check-chat check-api check-export check-serve-vllm check-gpu-smoke check-sweep check-predict-encoder
 
 help: ## List the targets
@@ -97,6 +103,7 @@ help: ## List the targets
 	@echo "             RECIPE=$(RECIPE) SPLIT=$(SPLIT) API_HOST=$(API_HOST) API_PORT=$(API_PORT)"
 	@echo "             PRECISION=bf16|fp16 (fp16 for GPUs without bf16) SERVED_MODEL=<name> API_CONCURRENCY=$(API_CONCURRENCY)"
 	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
+	@echo "             TRACKER=tensorboard|wandb|swanlab|mlflow|none (train/sweep/demo; default: the recipe's, tensorboard) TB_PORT=$(TB_PORT)"
 	@echo "             MODEL=<BERT checkpoint> LSTM=1 (train-bert-crf)"
 	@echo "             FORCE_TORCHRUN=1 NPROC_PER_NODE=N [NNODES NODE_RANK MASTER_ADDR MASTER_PORT] USE_MODELSCOPE_HUB=1"
 	@echo "             BYO_PYTHON=<a python with torch> (your own environment, no .venv) WHEELHOUSE=<dir> (no network)"
@@ -143,8 +150,8 @@ PYTHON_VERSION ?= 3.12
 test-light: ## The torch-free tests on PYTHON_VERSION=3.12|3.13 (python3.X on PATH, else pyenv's), in .venv-3.X
 	bash scripts/test_light.sh $(PYTHON_VERSION)
 
-demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
-	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
+demo: $(STAMP) check-tracker ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report (progress on the terminal, TensorBoard logs)
+	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)") $(if $(TRACKER),--tracker $(TRACKER))
 
 bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make report` over 4-16 runs, `make demo` wall time
 	$(PY) benchmarks/token_stats.py
@@ -170,6 +177,10 @@ check-recipe:
 check-split:
 	@$(PY) -m cluener.layout check --split '$(subst ','\'',$(SPLIT))'
 
+# TRACKER: one of doctor/trackers.py's words and installed here (one line, before anything runs).
+check-tracker:
+	@$(PY) -m doctor.trackers '$(subst ','\'',$(TRACKER))'
+
 # What each GPU target needs before it starts (doctor/targets.py): the precision the resolved recipe asks for (bf16 /
 # fp16 need a CUDA GPU with that dtype; fp32 runs on the CPU), the base model reachable (local folder, HF cache, hub,
 # ModelScope), the trained adapter or model for predict / chat / api / export / serve-vllm, disk, the packages, and
@@ -177,7 +188,7 @@ check-split:
 PREFLIGHT = $(PY) -m doctor preflight $(1) --recipe '$(RECIPE)' --split '$(subst ','\'',$(SPLIT))' --precision '$(PRECISION)' -- $(2)
 
 check-train: check-recipe
-	@$(call PREFLIGHT,train,$(PRECISION_ARGS) $(ARGS))
+	@$(call PREFLIGHT,train,$(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS))
 
 check-predict: check-recipe check-split
 	@$(call PREFLIGHT,predict,$(PRECISION_ARGS) $(ARGS))
@@ -208,7 +219,7 @@ report: $(if $(PRED),check-split)
 # The sweep's own arguments first (its GRID / SEEDS mistakes are one line), then what its make train runs need.
 check-sweep: check-recipe
 	@$(SWEEP) --dry-run >/dev/null
-	@$(call PREFLIGHT,sweep,$(PRECISION_ARGS) $(ARGS) $(TRAIN_ARGS))
+	@$(call PREFLIGHT,sweep,$(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS) $(TRAIN_ARGS))
 
 # The old name of the predict check.
 check-trained: check-predict
@@ -216,14 +227,14 @@ check-trained: check-predict
 doctor: $(STAMP) check-recipe ## Can this machine run RECIPE (default SIZE=4b)? Python, torch, CUDA, GPU, bf16, package pins, model reachable, disk, memory; exit 1 if make train cannot
 	@$(PY) -m doctor table --recipe '$(RECIPE)' --precision '$(PRECISION)' -- $(PRECISION_ARGS) $(ARGS)
 
-train: $(STAMP) check-launch check-data check-recipe check-offload check-train ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
+train: $(STAMP) check-launch check-data check-recipe check-tracker check-offload check-train ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	@# run_command.json in the output folder (recipe, overrides, commit, versions, hardware): the report's run card
-	$(LAUNCH_ENV) $(PY) -m eval.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
-	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
+	$(LAUNCH_ENV) $(PY) -m eval.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS)
+	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS)
 
 SWEEP = $(PY) scripts/sweep.py --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
 	  --train-args "$(TRAIN_ARGS)" --predict-args "$(PREDICT_ARGS)"
-sweep: $(STAMP) check-data check-recipe check-sweep ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
+sweep: $(STAMP) check-data check-recipe check-tracker check-sweep ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
 	$(SWEEP)
 
 train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
@@ -268,15 +279,23 @@ serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's a
 gpu-smoke: $(STAMP) check-gpu-smoke ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
 	bash scripts/gpu_smoke.sh "$(VENV)"
 
-train-bert-crf: $(STAMP) check-data ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
+train-bert-crf: $(STAMP) check-data check-tracker ## BERT-family + CRF tagger, one GPU: MODEL=bert-base-chinese|hfl/chinese-bert-wwm-ext|hfl/chinese-roberta-wwm-ext [LSTM=1]
 	@test -f "yaml_configs/encoder/$(ENCODER).yaml" || { echo "error: no yaml_configs/encoder/$(ENCODER).yaml (MODEL=$(MODEL) LSTM=$(LSTM))" >&2; exit 1; }
-	$(PY) -m encoder_ner.train "yaml_configs/encoder/$(ENCODER).yaml" $(ARGS)
+	$(PY) -m encoder_ner.train "yaml_configs/encoder/$(ENCODER).yaml" $(TRACKER_ARGS) $(ARGS)
 
-train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threads, ~23 min; dev span micro F1 0.71)
-	$(PY) -m encoder_ner.train yaml_configs/encoder/bilstm_crf_cpu.yaml $(ARGS)
+train-bilstm-crf: $(STAMP) check-data check-tracker ## BiLSTM-CRF from scratch on CPU (2 threads, ~23 min; dev span micro F1 0.71)
+	$(PY) -m encoder_ner.train yaml_configs/encoder/bilstm_crf_cpu.yaml $(TRACKER_ARGS) $(ARGS)
 
 predict-encoder: $(STAMP) check-data check-recipe check-split check-predict-encoder ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
 	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
+
+# TensorBoard over every run's event files under saves/ (<output_dir>/runs/), on loopback only: from another machine,
+# `ssh -L $(TB_PORT):127.0.0.1:$(TB_PORT) host` first.
+tensorboard: $(STAMP) ## TensorBoard of every training run under saves/ (their <output_dir>/runs/), on 127.0.0.1 only, port TB_PORT=6006
+	@$(PY) -m doctor.trackers tensorboard
+	@find saves -name 'events.out.tfevents.*' -print -quit 2>/dev/null | grep -q . || \
+	  { echo "error: no TensorBoard event files under saves/ yet: train a run first (make demo, or make train)" >&2; exit 1; }
+	$(PY) -m tensorboard.main --logdir saves --host 127.0.0.1 --port '$(subst ','\'',$(TB_PORT))'
 
 # make report PRED=<file>: SPLIT when given (command line or environment), else the split the file's path or prompts
 # name; RUN when given, else the run of its path (cluener/layout.py's default_run_name).

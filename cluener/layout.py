@@ -66,6 +66,8 @@ SAVES_DIR = "saves"
 REPORTS_DIR = "reports"
 RECIPE_DIR = "yaml_configs"
 PREDICTIONS_FILE = "generated_predictions.jsonl"
+TRAINER_LOG = "trainer_log.jsonl"  # LLaMA-Factory's progress lines in an output_dir (llamafactory.extras.constants)
+TENSORBOARD_DIR = "runs"  # the HF Trainer's default logging_dir, <output_dir>/runs/<date>_<host>/: TensorBoard's events
 API_SUFFIX = "api"  # predict_<split>_api: predictions made through a server (python -m infer)
 
 _SPLIT_ALTERNATIVES = "|".join(SPLITS)

@@ -3,7 +3,8 @@
 =============  ===========  =========================================================================
 target         recipe kind  checks
 =============  ===========  =========================================================================
-train, sweep   train        precision (bf16/fp16 need a CUDA GPU with it; QLoRA needs CUDA), packages,
+train, sweep   train        precision (bf16/fp16 need a CUDA GPU with it; QLoRA needs CUDA), packages, the
+                            tracker (report_to / TRACKER=) installed, no key in recipe or ARGS (doctor/trackers.py),
                             model reachable, disk, memory (warning), LF's parser + datasets
 predict        predict      trained, precision, packages, model, memory (warning), LF's parser + datasets
 chat, api      chat         trained, precision (infer_dtype), packages, model, memory (warning), LF's parser
@@ -31,6 +32,7 @@ from .model_source import looks_local, model_check
 from .recipe_args import RecipeArgsError, validate
 from .report import FAIL, OK, Check
 from .trained import trained_check
+from .trackers import key_problems, tracker_problems
 from .versions import version_checks
 
 LF_PACKAGES = frozenset({"llamafactory", "transformers", "peft", "trl"})
@@ -133,6 +135,7 @@ class Plan:
         if reason is None or gpu.available:
             rows.append(system.precision_check(self.dtype(), gpu, self._dtype_key()))
         rows += [c for c in version_checks(gpu.available, self.packages()) if c.failed]
+        rows += self._tracking()
         if self.target.kind is None:
             return rows
         model = str(self.config.get("model_name_or_path") or "")
@@ -143,6 +146,12 @@ class Plan:
         rows += self._disk(model_row)
         rows += self._memory(gpu)
         return rows
+
+    def _tracking(self) -> list[Check]:
+        """A training run's tracker (``report_to``, TRACKER=) installed; no credential written in the recipe or ARGS."""
+        trackers = tracker_problems(self.config.get("report_to")) if self.target.kind == "train" else []
+        return [Check("tracker", FAIL, "not installed", line) for line in trackers] + \
+            [Check("credentials", FAIL, line.split(":")[0], line) for line in key_problems(self.config)]  # fmt: skip
 
     def _dtype_key(self) -> str:
         if self.name in ("serve-vllm", "gpu-smoke"):

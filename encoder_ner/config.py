@@ -61,6 +61,7 @@ class EncoderConfig:
     max_train_minutes: float | None = None  # stop after the epoch that would let the next one end past this budget
     use_cpu: bool = False
     logging_steps: int = 50
+    report_to: str = "tensorboard"  # the HF Trainer's tracker (doctor/trackers.py): event files in <output_dir>/runs/
     dataloader_num_workers: int = 0
     # data: `make data`'s manifest; train on `train`, pick the best epoch on `val` (span micro F1), predict
     data_dir: str = DATA_DIR

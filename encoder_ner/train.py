@@ -32,6 +32,7 @@ import torch
 from cluener.files import atomic_write_json
 from cluener.reader import Example
 from cluener.splits import load_split
+from doctor.trackers import tracker_problems
 from eval.metrics import score_spans
 from eval.run_record import git_state, hardware, versions
 
@@ -167,7 +168,7 @@ def training_arguments(cfg: EncoderConfig):
         seed=cfg.seed,
         dataloader_num_workers=cfg.dataloader_num_workers,
         remove_unused_columns=False,
-        report_to="none",
+        report_to=cfg.report_to,  # tensorboard: <output_dir>/runs/<date>_<host>/ (make tensorboard)
         disable_tqdm=True,
     )
 
@@ -272,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, args.overrides)
         if args.test and "test" not in cfg.predict_splits:
             cfg.predict_splits = [*cfg.predict_splits, "test"]
+        for problem in tracker_problems(cfg.report_to):  # before any model loads (TRACKER=, report_to=)
+            raise ConfigError(problem)
         run(cfg, command)
     except (ConfigError, FileNotFoundError, TooLongError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,7 +9,8 @@ output folder ``<run_dir>`` (``saves/<recipe>/``, or a sweep's ``saves/<recipe>/
   ``log_history`` -> the loss curve), ``train_results.json`` (runtime, samples/s, tokens/s where logged) and the
   predict folder's ``predict_results.json`` (runtime, samples/s);
 - encoder runs (``encoder_ner``): their ``train_summary.json`` (command, config, threads, device, times, val loss by
-  epoch) and the last ``checkpoint-*/trainer_state.json`` (training loss).
+  epoch) and the last ``checkpoint-*/trainer_state.json`` (training loss);
+- either: the tracker (``report_to``) and the TensorBoard event folders under ``<run_dir>/runs/`` (:mod:`eval.run_logs`).
 
 Whatever is not there is ``unknown``: nothing is guessed. :func:`build_card` returns a JSON-able dict (stored in
 ``metrics.json`` as ``run_card``); :func:`render_card` renders it as Markdown and :func:`loss_curve_png` draws the
@@ -26,6 +27,7 @@ from typing import Any
 
 from cluener.layout import training_dir_of
 
+from .run_logs import logs_text, run_logs
 from .run_record import RECORD_FILE, UNKNOWN
 
 LOSS_CURVE_FILE = "loss_curve.png"
@@ -135,6 +137,7 @@ def _llm_card(run_dir: Path, predict_dir: Path) -> dict:
             "samples_per_s": _num(_get(predict, "predict_samples_per_second"), 3),
         },
         "loss": _loss_points(_get(state, "log_history", default=[])),
+        "logs": run_logs(run_dir, config.get("report_to")),  # the tracker and its TensorBoard folders
         "sources": sorted(
             name
             for name, found in (
@@ -217,6 +220,7 @@ def _encoder_card(run_dir: Path, summary: dict) -> dict:
         },
         "predict": {"runtime_s": UNKNOWN, "samples_per_s": UNKNOWN},
         "loss": loss,
+        "logs": run_logs(run_dir, config.get("report_to")),
         "sources": ["train_summary.json", *(["checkpoint-*/trainer_state.json"] if state else [])],
     }
 
@@ -288,6 +292,7 @@ def card_rows(card: dict) -> list[tuple[str, str]]:
         ("train runtime (s) / samples/s / tokens/s",
          f"{_text(train['runtime_s'])} / {_text(train['samples_per_s'])} / {_text(train['tokens_per_s'])}"),
         ("predict runtime (s) / samples/s", f"{_text(predict['runtime_s'])} / {_text(predict['samples_per_s'])}"),
+        ("logs", logs_text(card.get("logs"), card["run_dir"])),
         ("read from", f"{card['run_dir']}/: {', '.join(card['sources'])}"),
     ]  # fmt: skip
 

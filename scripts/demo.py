@@ -7,7 +7,10 @@
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
 5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
 
-Usage: ``python scripts/demo.py [--cluener-dir DIR]`` (without it, the official archive is downloaded).
+Usage: ``python scripts/demo.py [--cluener-dir DIR] [--tracker T]`` (without --cluener-dir, the official archive is
+downloaded). Train and predict write their output to saves/demo/logs/; the terminal shows one progress line for each
+(cluener/progress.py). The recipe reports to TensorBoard (saves/demo_tiny_qwen3_full_sft/runs/, `make tensorboard`);
+--tracker (make demo TRACKER=...) switches it, checked before anything runs (doctor/trackers.py).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cluener import progress  # noqa: E402
 from cluener.files import atomic_write_jsonl  # noqa: E402
 from cluener.layout import (  # noqa: E402
     DATA_DIR,
     PREDICTIONS_FILE,
     REPORTS_DIR,
     SAVES_DIR,
+    TENSORBOARD_DIR,
+    TRAINER_LOG,
     data_file,
     dataset_name,
     predict_dir,
@@ -36,6 +42,9 @@ from cluener.layout import (  # noqa: E402
     run_name,
 )
 from cluener.splits import load_split  # noqa: E402
+from cluener.yaml_files import read_mapping  # noqa: E402
+from doctor.trackers import CHOICES as TRACKERS  # noqa: E402
+from doctor.trackers import tracker_problems  # noqa: E402
 from eval.report import REPORT_FILES  # noqa: E402
 
 RECIPE = "demo_tiny_qwen3_full_sft"
@@ -47,19 +56,19 @@ RUN = run_name(RECIPE, SPLIT_NAME)
 BIN = Path(sys.executable).parent
 
 
-def step(title: str, cmd: list[str], log: Path | None = None) -> float:
-    print(f"==> {title}: {' '.join(cmd)}", flush=True)
+def step(title: str, cmd: list[str], log: Path | None = None, follow: Path | None = None) -> float:
+    """Run one step; with ``log``, its output goes there and ``follow`` (the step's trainer_log.jsonl) is shown as
+    one progress line meanwhile."""
+    print(f"==> {title}: {' '.join(cmd)}" + (f" (log: {log.relative_to(ROOT)})" if log else ""), flush=True)
     start = time.monotonic()
     env = dict(os.environ, DISABLE_VERSION_CHECK="1", TOKENIZERS_PARALLELISM="false")
     if log is None:
         subprocess.run(cmd, cwd=ROOT, env=env, check=True)
     else:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8") as handle:
-            result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        if result.returncode != 0:
+        returncode = progress.run(cmd, log, follow, title, cwd=ROOT, env=env)
+        if returncode != 0:
             sys.stdout.write(log.read_text(encoding="utf-8")[-4000:])
-            raise SystemExit(f"error: {title} failed (exit {result.returncode}); full log: {log}")
+            raise SystemExit(f"error: {title} failed (exit {returncode}); full log: {log}")
     seconds = time.monotonic() - start
     print(f"    {seconds:.1f} s", flush=True)
     return seconds
@@ -68,9 +77,16 @@ def step(title: str, cmd: list[str], log: Path | None = None) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cluener-dir", default=os.environ.get("CLUENER_DIR") or None)
+    parser.add_argument("--tracker", choices=TRACKERS, default=None, help="report_to of the training (default: the "
+                        "recipe's, tensorboard)")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.monotonic()
     logs = ROOT / SAVES_DIR / "demo" / "logs"
+    train_recipe = read_mapping(ROOT / recipe_path("train", RECIPE))
+    tracking = [f"report_to={args.tracker}"] if args.tracker else []
+    for problem in tracker_problems(args.tracker or train_recipe.get("report_to")):  # before anything runs
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
 
     data_cmd = [sys.executable, "-m", "cluener.build"]
     if args.cluener_dir:
@@ -79,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
                         str(data_file(dataset_name("train")))])  # fmt: skip
     # as `make train` does: run_command.json (recipe, config, commit, versions, hardware) for the report's run card
-    step("record", [sys.executable, "-m", "eval.run_record", str(recipe_path("train", RECIPE))])
-    step("train", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("train", RECIPE))], logs / "train.log")
+    step("record", [sys.executable, "-m", "eval.run_record", str(recipe_path("train", RECIPE)), *tracking])
+    step("train", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("train", RECIPE)), *tracking],
+         logs / "train.log", ROOT / train_recipe["output_dir"] / TRAINER_LOG)  # fmt: skip
     step("predict", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("predict", RECIPE))],
-         logs / "predict.log")  # fmt: skip
+         logs / "predict.log", ROOT / PREDICT_DIR / TRAINER_LOG)  # fmt: skip
 
     # The gold of the 16 sentences the recipe trained and predicted on (max_samples takes the first 16).
     gold = PREDICT_DIR / "gold.json"
@@ -97,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         f"span micro F1 {metrics['span']['micro_f1']:.3f} on the 16 memorised sentences"
     )
     print(f"report: {REPORTS_DIR}/{RUN}/{REPORT_FILES['report']}")
+    if (args.tracker or train_recipe.get("report_to")) == "tensorboard":
+        print(f"tensorboard: {train_recipe['output_dir']}/{TENSORBOARD_DIR}/ (make tensorboard)")
     return 0
 
 

@@ -208,7 +208,8 @@ class Sweep:
     def run(self) -> dict[str, dict[str, list[dict]]]:
         """``{config: {split: [metrics of each seed]}}``."""
         results: dict[str, dict[str, list[dict]]] = {}
-        for combo in self.combos:
+        for number, combo in enumerate(self.combos, 1):
+            self.log(f"run {number}/{len(self.combos)}: {combo.name}")  # LF's own progress bars follow, unredirected
             self.train(combo)
             for split in SPLITS:
                 pred = self.predict(combo, split)

@@ -116,6 +116,21 @@ ROWS = [
     Row("predict-bad-split", ["predict", f"RECIPE={RECIPE}", "SPLIT=../x"], ("SPLIT='../x'",)),
     Row("report-bad-split", ["report", "PRED=x.jsonl", "SPLIT=bogus"], ("SPLIT='bogus'",)),
     Row("doctor-bad-recipe", ["doctor", "RECIPE=a/b"], ("RECIPE='a/b': not a recipe name",)),
+    # trackers (issue 18): TRACKER= and report_to checked before the model loads; keys only from the environment
+    Row("tracker-unknown", ["train", f"RECIPE={RECIPE}", "PRECISION=fp32", "TRACKER=tensorbord",
+                            "ARGS=model_name_or_path={tiny}"], ("TRACKER='tensorbord': not a tracker",)),
+    Row("tracker-not-installed", ["train", f"RECIPE={RECIPE}", "PRECISION=fp32", "TRACKER=mlflow",
+                                  "ARGS=model_name_or_path={tiny}"],
+        ("report_to: mlflow: the mlflow package is not installed", "pip install mlflow")),
+    Row("report-to-not-installed", ["train", f"RECIPE={RECIPE}", "PRECISION=fp32",
+                                    "ARGS=model_name_or_path={tiny} report_to=swanlab"],
+        ("report_to: swanlab: the swanlab package is not installed",)),
+    Row("key-in-args", ["train", f"RECIPE={RECIPE}", "PRECISION=fp32",
+                        "ARGS=model_name_or_path={tiny} swanlab_api_key=sk-secret"],
+        ("swanlab_api_key: a key in a recipe or ARGS", "SWANLAB_API_KEY")),
+    Row("demo-tracker-unknown", ["demo", "TRACKER=tb"], ("TRACKER='tb': not a tracker",)),
+    Row("sweep-tracker-not-installed", ["sweep", f"RECIPE={RECIPE}", "PRECISION=fp32", "TRACKER=wandb",
+                                        "ARGS=model_name_or_path={tiny}"], ("report_to: wandb",)),
 ]  # fmt: skip
 
 

@@ -104,6 +104,16 @@ def test_bilstm_crf_trains_and_is_scored(tmp_path, data_dir, dev_gold):
     assert summary["torch_threads"] == 2 and summary["steps"] == 8 and not summary["stopped_by_time_budget"]
     assert (out / "vocab.txt").read_text(encoding="utf-8").split("\n")[:2] == ["[PAD]", "[UNK]"]
     check_run(out, data_dir, dev_gold, tmp_path / "reports", "bilstm_crf_cpu-dev")
+    # the config's report_to: tensorboard (make train-bilstm-crf TRACKER= switches it): the HF Trainer's event file
+    assert summary["config"]["report_to"] == "tensorboard" and list(out.glob("runs/*/events.out.tfevents.*"))
+
+
+def test_a_tracker_that_is_not_installed_stops_before_training(tmp_path, data_dir, capsys):
+    out = tmp_path / "saves" / "untracked"
+    args = [f"data_dir={data_dir}", f"output_dir={out}", "report_to=mlflow"]  # the CPU set does not pin mlflow
+    assert train_main([str(CONFIGS / "bilstm_crf_cpu.yaml"), *args]) == 1
+    assert capsys.readouterr().err.startswith("error: report_to: mlflow: the mlflow package is not installed")
+    assert not out.exists()
 
 
 def test_bilstm_crf_learns_its_training_sentences(tmp_path, data_dir, built):

@@ -11,12 +11,18 @@ alone), with the tiny Qwen3 in place of the recipe's model. Only the model path 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_path, run_name
-from make_project import build_tiny_qwen3, copy_front_door, make
+from make_project import build_tiny_qwen3, copy_front_door, make, make_command
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +66,7 @@ def test_train_writes_a_lora_adapter(trained):
     assert {"q_proj", "v_proj", "down_proj"} <= set(config["target_modules"])
     log = [json.loads(line) for line in (trained / "trainer_log.jsonl").read_text().splitlines()]
     assert log[-1]["current_steps"] == 4
+    assert list(trained.glob("runs/*/events.out.tfevents.*"))  # the recipe's report_to: tensorboard
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +140,14 @@ def test_make_submit_writes_the_leaderboard_file(workdir, trained, tiny):
     assert [json.loads(line)["id"] for line in lines] == list(range(1345))
 
 
-def test_demo_overfit_proof(workdir):
+@pytest.fixture(scope="module")
+def demo(workdir) -> subprocess.CompletedProcess:
+    return make(workdir, "demo")
+
+
+def test_demo_overfit_proof(workdir, demo):
     """`make demo`: full fine-tuning on 16 sentences, greedy predictions on them, official micro F1 >= 0.9."""
-    result = make(workdir, "demo")
+    result = demo
     assert "report: reports/demo_tiny_qwen3_full_sft-train16/report.md" in result.stdout
     metrics = json.loads((workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "metrics.json").read_text())
     assert metrics["official"]["micro_f1"] >= 0.9, metrics["official"]
@@ -145,21 +157,78 @@ def test_demo_overfit_proof(workdir):
     assert card["recipe"] == "yaml_configs/train/demo_tiny_qwen3_full_sft.yaml" and card["steps_done"] == 200
     assert (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "loss_curve.png").is_file()
 
+    # Progress on the terminal (a pipe here: plain lines) while LLaMA-Factory's output goes to saves/demo/logs/
+    progress = [line for line in result.stdout.splitlines() if line.startswith("train ")]
+    assert progress[0].startswith("train 10/200 steps, loss ") and progress[-1].startswith("train 200/200 steps, loss")
+    assert "\r" not in result.stdout and "it/s]" not in result.stdout  # no progress bar of LF's in the demo's output
 
-def test_make_chat_asks_a_bare_sentence_as_the_training_prompt(workdir):
+    # TensorBoard: the recipe's tracker wrote one event file, holding the training loss of every logged step
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = list((workdir / "saves" / "demo_tiny_qwen3_full_sft" / "runs").glob("*/events.out.tfevents.*"))
+    assert len(events) == 1, events
+    accumulator = EventAccumulator(str(events[0]))
+    accumulator.Reload()
+    assert "train/loss" in accumulator.Tags()["scalars"]
+    losses = accumulator.Scalars("train/loss")
+    assert [e.step for e in losses] == list(range(10, 201, 10))
+    assert losses[-1].value < losses[0].value / 10  # it memorised the 16 sentences
+    folder = events[0].parent.relative_to(workdir).as_posix()
+    assert card["logs"] == {"tracker": "tensorboard", "tensorboard": [f"runs/{events[0].parent.name}"]}
+    report = (workdir / "reports" / "demo_tiny_qwen3_full_sft-train16" / "report.md").read_text(encoding="utf-8")
+    assert f"| logs | tensorboard: {folder} (make tensorboard) |" in report
+
+
+def test_make_tensorboard_serves_the_demo_run_on_loopback(workdir, demo):
+    """`make tensorboard` over the demo's run: the server lists it with its train/loss scalars, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(make_command("tensorboard", f"TB_PORT={port}"), cwd=workdir, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        tags = None
+        for _ in range(240):  # bounded: a server that never answers fails the test, it does not hang it
+            if server.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=5) as answer:
+                    tags = json.loads(answer.read())
+                if tags:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=60)[0]
+    assert tags, output[-3000:]
+    # every training run under saves/ (the demo's; make train's LoRA run too when the whole module ran)
+    (run,) = [name for name in tags if name.startswith("demo_tiny_qwen3_full_sft/runs/")]
+    assert "train/loss" in tags[run], tags
+    assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_make_tensorboard_without_runs_says_so(tmp_path):
+    empty = copy_front_door(tmp_path / "repo")
+    result = make(empty, "tensorboard", check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        "error: no TensorBoard event files under saves/ yet: train a run first (make demo, or make train)"]
+
+def test_make_chat_asks_a_bare_sentence_as_the_training_prompt(workdir, demo):
     """`make chat` on the memorised demo model: each bare sentence typed is answered as `make demo`'s greedy
     predict answered it (the same user turn: the instruction, a newline, the sentence). LLaMA-Factory's own chat
     (RAW=1) with the same bare lines asks something else, and answers otherwise."""
-    demo = "demo_tiny_qwen3_full_sft"
-    predictions = workdir / predictions_path(demo, "train16")
-    if not predictions.is_file():
-        make(workdir, "demo")
+    demo_recipe = "demo_tiny_qwen3_full_sft"  # make demo's run (the demo fixture)
+    predictions = workdir / predictions_path(demo_recipe, "train16")
     rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
     sentences = [r["input"] for r in json.loads(data_file(dataset_name("train"), workdir / DATA_DIR).read_text())[:16]]
     stdin = "".join(f"{s}\n" for s in sentences) + "exit\n"
 
     def answers(*args: str) -> list[str]:
-        out = make(workdir, "chat", f"RECIPE={demo}", *args, stdin=stdin).stdout
+        out = make(workdir, "chat", f"RECIPE={demo_recipe}", *args, stdin=stdin).stdout
         return [line.partition("Assistant: ")[2].strip() for line in out.splitlines() if "Assistant: " in line]
 
     expected = [r["predict"].strip() for r in rows]

@@ -65,6 +65,8 @@ def test_every_combination_is_trained_predicted_and_scored(project, swept):
 
 def test_selection_is_on_val_and_the_readme_groups_the_seeds(project, swept):
     assert "selected on val official macro F1" in swept and "<- selected" in swept
+    assert [line for line in swept.splitlines() if line.startswith("sweep: run ")] == [
+        f"sweep: run {i}/{len(COMBOS)}: {combo}" for i, combo in enumerate(COMBOS, 1)]  # each run named as it starts
     readme = (project / "reports" / "README.md").read_text(encoding="utf-8")
     assert "## Seeds and configurations" in readme
     assert "learning\\_rate=1e-3" in readme and "learning\\_rate=1e-4" in readme  # Markdown-escaped
@@ -83,6 +85,9 @@ def test_run_card_and_loss_curve(project, swept):
     assert card["git"] == "unknown"  # the temp copy is not a git checkout: said, not guessed
     assert isinstance(card["train"]["runtime_s"], float) and isinstance(card["predict"]["samples_per_s"], float)
     assert len(card["loss"]["train"]) == 4 and len(card["loss"]["eval"]) == 2
+    # each combination's TensorBoard events in its own folder (logging_dir follows the sweep's output_dir)
+    assert card["logs"]["tracker"] == "tensorboard" and len(card["logs"]["tensorboard"]) == 1
+    assert card["logs"]["tensorboard"][0].startswith("runs/")
     png = project / "reports" / name / "loss_curve.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (project / "reports" / name / "report.md").read_text(encoding="utf-8")
