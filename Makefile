@@ -231,7 +231,7 @@ predict: $(STAMP) check-launch check-data check-recipe check-split check-predict
 	@# The recipe's dataset variant (cluener_dev, or cluener_guided_dev for the guided prompt) on SPLIT, and the
 	@# predictions folder: cluener/layout.py names both.
 	dataset=$$($(PY) -m cluener.layout dataset --recipe $(RECIPE) --split $(SPLIT)) && \
-	out=$$($(PY) -m cluener.layout predict-dir --recipe $(RECIPE) --split $(SPLIT)) && \
+	out=$$($(PY) -m cluener.layout predictions-dir --recipe $(RECIPE) --split $(SPLIT)) && \
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$$dataset output_dir=$$out $(PRECISION_ARGS) $(ARGS)
 
 predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)
@@ -242,6 +242,7 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	@test -f $(call layout,predictions,test) || \
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
+	$(PY) -m eval index
 
 chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (LLaMA-Factory's CLI chat; type exit or end the input to quit)
 	$(PY) scripts/chat.py yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
@@ -269,8 +270,9 @@ train-bilstm-crf: $(STAMP) check-data ## BiLSTM-CRF from scratch on CPU (2 threa
 predict-encoder: $(STAMP) check-data check-recipe check-split check-predict-encoder ## A trained encoder run on SPLIT: make predict-encoder RECIPE=bilstm_crf_cpu SPLIT=test
 	$(PY) -m encoder_ner.predict saves/$(RECIPE) --split $(SPLIT)
 
-report: $(STAMP) ## Score every predictions file under saves/ without a report; refresh reports/README.md (RUN=... PRED=... for one)
-	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))",$(PY) -m eval report)
+report: $(STAMP) ## Two passes: score each predictions file under saves/ without an up-to-date report (PRED=... [RUN=...]: that one), then the index reports/README.md (every run against the best of its split)
+	@# The run pass writes reports/<run>/ from that run alone; the index pass (python -m eval index) reads every run.
+	$(if $(PRED),$(PY) -m eval score "$(PRED)" --split "$(SPLIT)" --name "$(or $(RUN),$(call layout,run-name,$(SPLIT)))" && $(PY) -m eval index,$(PY) -m eval report)
 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
 STEPS       ?=

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_score import DEV_FILE, lf_line, noisy  # noqa: E402
-from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_path  # noqa: E402
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_file, recipe_save_dir  # noqa: E402
 
 
 def main() -> int:
@@ -44,7 +44,7 @@ def main() -> int:
             saves, reports = Path(tmp) / "saves", Path(tmp) / "reports"
             for i in range(n):
                 rng = random.Random(1000 + i)
-                path = predictions_path(f"run{i:03d}", REPORTING_SPLIT, saves_dir=saves)
+                path = predictions_file(recipe_save_dir(f"run{i:03d}", saves), REPORTING_SPLIT)
                 path.parent.mkdir(parents=True)
                 path.write_text("\n".join(lf_line(r, noisy(r, rng)) for r in records) + "\n", encoding="utf-8")
             start = time.perf_counter()

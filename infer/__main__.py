@@ -24,7 +24,8 @@ from cluener.layout import (
     RunNameError,
     check_run_name,
     dataset_for_split,
-    predictions_path,
+    predictions_file,
+    recipe_save_dir,
     split_of,
 )
 
@@ -230,7 +231,7 @@ def _main(argv: list[str] | None) -> int:
         dataset = args.dataset or dataset_for_split(split, recipe.dataset)
         path, columns = resolve_dataset(dataset, args.dataset_dir)
         records = load_records(path, columns)
-        output = Path(args.output) if args.output else predictions_path(args.name, split, API_SUFFIX)
+        output = Path(args.output) if args.output else predictions_file(recipe_save_dir(args.name), split, API_SUFFIX)
         check_output(output, path)  # before the first request: a folder or a read-only place fails now
     except (DataError, RecipeError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -31,18 +31,19 @@ from cluener.layout import (  # noqa: E402
     SAVES_DIR,
     data_file,
     dataset_name,
-    predict_dir,
+    predictions_dir,
     recipe_path,
+    recipe_save_dir,
     run_name,
 )
 from cluener.splits import load_split  # noqa: E402
-from eval.report import REPORT_FILES  # noqa: E402
+from cluener.layout import REPORT_FILES  # noqa: E402
 
 RECIPE = "demo_tiny_qwen3_full_sft"
 MODEL_DIR = ROOT / SAVES_DIR / "demo" / "tiny-qwen3"
 # The first 16 train sentences (the recipes' max_samples): a split of its own, named for what it is.
 SPLIT_NAME = "train16"
-PREDICT_DIR = predict_dir(RECIPE, SPLIT_NAME)  # the predict recipe's output_dir, under ROOT (the steps' cwd)
+PREDICT_DIR = predictions_dir(recipe_save_dir(RECIPE), SPLIT_NAME)  # the predict recipe's output_dir, under ROOT (the steps' cwd)
 RUN = run_name(RECIPE, SPLIT_NAME)
 BIN = Path(sys.executable).parent
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_path, run_name
+from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_file, recipe_save_dir, run_name
 from make_project import build_tiny_qwen3, copy_front_door, make
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_train_writes_a_lora_adapter(trained):
 @pytest.fixture(scope="module")
 def predicted(workdir, trained, tiny) -> Path:
     make(workdir, "predict", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=12')}")
-    return workdir / predictions_path(RECIPE, "dev")
+    return workdir / predictions_file(recipe_save_dir(RECIPE), "dev")
 
 
 def test_predict_writes_one_line_per_dev_sentence(predicted, data):
