@@ -194,6 +194,12 @@ def recipe_save_dir(recipe: str, saves_dir: str | os.PathLike = SAVES_DIR) -> Pa
     return Path(saves_dir) / recipe
 
 
+def sweep_save_dir(recipe: str, combo: str, saves_dir: str | os.PathLike = SAVES_DIR) -> Path:
+    """``saves/<recipe>-sweep-<combo>``: where one combination of a sweep trains (``scripts/sweep.py``), beside the
+    recipe's own folder; its predictions follow the same rule (:func:`predictions_dir`)."""
+    return Path(saves_dir) / f"{recipe}-sweep-{combo}"
+
+
 def predictions_dir(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
     """``<save_dir>/predict_<split>[_<suffix>]``: the folder a prediction of ``split`` writes into, under a save folder
     (:func:`recipe_save_dir`, or a sweep's ``saves/<recipe>-sweep-<combo>``); `python -m eval report` finds those of

@@ -1,5 +1,7 @@
 """``python -m infer``: predict a split through an OpenAI-compatible chat-completions endpoint (``make
-predict-api``). Argument parsing only; see the package docstring (``python -c 'import infer; help(infer)'``).
+predict-api``). Argument parsing, the lines it prints and its exit status only: the recipe's defaults are
+:mod:`infer.recipe`'s, the dataset :mod:`infer.records`', the model choice and requests :mod:`infer.client`'s, the run
+and Ctrl-C :mod:`infer.runner`'s. See the package docstring (``python -c 'import infer; help(infer)'``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import math
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +34,7 @@ from .client import DEFAULT_BASE_URL, Client, RequestError
 from .journal import ProgressError, os_problem, progress_path
 from .recipe import recipe_defaults
 from .records import DataError, load_records, resolve_dataset
-from .runner import OutputError, check_output, run
+from .runner import OutputError, check_output, ctrl_c_stops_the_run, on_ctrl_c, run
 
 MAX_CONCURRENCY = 1024  # requests in flight, one thread each; servers queue beyond a few hundred anyway
 MAX_TIMEOUT = 86400.0  # seconds per request: a day
@@ -192,27 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The CLI. A first Ctrl-C stops the run at once, keeping every answer written so far (exit 130); a second one,
-    while it stops, exits on the spot (the journal holds whole lines only: nothing to finish)."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
-    _interrupted.clear()
-    try:
+    """The CLI. Ctrl-C: :func:`infer.runner.ctrl_c_stops_the_run`."""
+    with ctrl_c_stops_the_run():
         return _main(argv)
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGINT, previous)
-
-
-_interrupted: list[bool] = []
-
-
-def _on_sigint(signum, frame) -> None:
-    if _interrupted:
-        os.write(2, b"stopped at once (a second Ctrl-C); the progress file keeps every answer written so far\n")
-        os._exit(130)
-    _interrupted.append(True)
-    raise KeyboardInterrupt
 
 
 def _main(argv: list[str] | None) -> int:
@@ -260,23 +243,7 @@ def _main(argv: list[str] | None) -> int:
         return 1
     sidecar = progress_path(output)
     try:
-        if client.model is None:
-            models = client.list_models()
-            if len(models) == 1:
-                client.model = models[0]
-            elif args.name in models:  # vllm serve --lora-modules <recipe>=saves/<recipe>: the base and the adapter
-                client.model = args.name
-            else:
-                shown = ", ".join(models[:20]) + (f", ... ({len(models) - 20} more)" if len(models) > 20 else "")
-                print(
-                    f"error: {args.base_url} serves {len(models)} models ({shown or 'none'})"
-                    + (f", none named {args.name}" if args.name else "")
-                    + ": set SERVED_MODEL=<one of them> (make predict-api) or --model",
-                    file=sys.stderr,
-                )
-                return 1
-        else:
-            client.probe()  # nothing listening: one line now, not retries
+        client.choose_model(args.name)
         settings = {
             "model": client.model,
             "max_tokens": max_tokens,
@@ -331,5 +298,5 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, _on_sigint)  # through the process exit, not only while main runs
+    signal.signal(signal.SIGINT, on_ctrl_c)  # through the process exit, not only while main runs
     sys.exit(main())

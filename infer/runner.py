@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,34 @@ class Summary:
     output: Path | None
     error: str | None = None
     no_content: int = 0  # answers without content (null or missing): written with "no_content", counted by eval
+
+
+_interrupted: list[bool] = []  # a first Ctrl-C was seen
+
+
+def on_ctrl_c(signum, frame) -> None:
+    """SIGINT: the first stops the run (KeyboardInterrupt, every answer written so far is kept); a second one, while
+    it stops, exits on the spot (130): the journal holds whole lines only, there is nothing to finish."""
+    if _interrupted:
+        os.write(2, b"stopped at once (a second Ctrl-C); the progress file keeps every answer written so far\n")
+        os._exit(130)
+    _interrupted.append(True)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def ctrl_c_stops_the_run():
+    """:func:`on_ctrl_c` handles SIGINT inside the block (in the main thread; elsewhere Python's default stays).
+    Unlike ``python -m eval`` (:mod:`eval.process`), SIGTERM keeps its default: the journal is appended in whole
+    lines and the final file is replaced atomically, so a process ended anywhere leaves what a rerun resumes from."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main_thread else None
+    _interrupted.clear()
+    try:
+        yield
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 class OutputError(ValueError):

@@ -40,7 +40,6 @@ from cluener.layout import (  # noqa: E402
     MANIFEST,
     REPORTING_SPLIT,
     REPORTS_DIR,
-    SAVES_DIR,
     SELECTION_SPLIT,
     RECIPE_DIR,
     predictions_dir,
@@ -49,6 +48,7 @@ from cluener.layout import (  # noqa: E402
     report_dir,
     report_file,
     run_name,
+    sweep_save_dir,
 )
 from cluener.yaml_files import read_mapping  # noqa: E402
 from eval.run_groups import select_on_val  # noqa: E402
@@ -152,7 +152,7 @@ class Sweep:
 
     def folder(self, combo: Combo) -> Path:
         """Where the combination trains: a save folder of its own, beside the recipe's."""
-        return Path(SAVES_DIR) / f"{self.recipe}-sweep-{combo.name}"
+        return sweep_save_dir(self.recipe, combo.name)
 
     def run_name(self, combo: Combo, split: str) -> str:
         return run_name(self.folder(combo).name, split)
