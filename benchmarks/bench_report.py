@@ -2,9 +2,8 @@
 
 For each N of ``--runs``, N predictions files of the dev set (1343 lines; the seeded mix of failures of
 ``bench_score.py``, one seed per run) are laid out as ``saves/run<i>/predict_dev/generated_predictions.jsonl`` in a
-temporary folder and scored by one fresh ``python -m eval report`` into an empty reports folder. Scoring a run
-re-renders the significance of every run of its split against the best one, so the cost per run grows with N
-unless those paired tests are reused.
+temporary folder and scored by one fresh ``python -m eval report`` into an empty reports folder: the run pass (each
+run's report from that run alone), then the index pass (every run against the best of the split, once).
 
 Usage: ``python benchmarks/bench_report.py [--data-dir data] [--runs 4 8 16]``; prints N, the wall time and the
 time per run.
