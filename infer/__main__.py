@@ -32,7 +32,7 @@ from cluener.layout import (
 
 from .client import DEFAULT_BASE_URL, Client, RequestError
 from .journal import ProgressError, os_problem, progress_path
-from .recipe import recipe_defaults
+from .recipe import MAX_TOKENS, recipe_defaults
 from .records import DataError, load_records, resolve_dataset
 from .runner import OutputError, check_output, ctrl_c_stops_the_run, on_ctrl_c, run
 
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--name, as make serve-vllm names the LoRA adapter; make predict-api: SERVED_MODEL=)",
     )
     parser.add_argument("--system", help="system message (default: none, the chat template's default applies)")
-    parser.add_argument("--max-tokens", type=_positive_int, help="default: the recipe's max_new_tokens, else 128")
+    parser.add_argument("--max-tokens", type=_positive_int, help=f"default: the recipe's max_new_tokens, else {MAX_TOKENS}")
     parser.add_argument(
         "--extra-body",
         type=_json_object,
@@ -222,10 +222,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("stopped (interrupted) before the first request", file=sys.stderr)
         return 130
-    max_tokens = args.max_tokens or recipe.max_tokens or 128
-    extra_body = args.extra_body
-    if extra_body is None and recipe.enable_thinking is False:
-        extra_body = {"chat_template_kwargs": {"enable_thinking": False}}
+    max_tokens, extra_body = recipe.request_max_tokens(args.max_tokens), recipe.request_extra_body(args.extra_body)
     try:
         client = Client(
             base_url=args.base_url,
@@ -273,28 +270,10 @@ def _main(argv: list[str] | None) -> int:
         return 1
     finally:
         client.close()
-    if summary.truncated:
-        print(f"warning: {summary.truncated} answers stopped at max_tokens {max_tokens}", file=sys.stderr)
-    if summary.no_content:
-        print(
-            f"warning: {summary.no_content} answer{'s' if summary.no_content > 1 else ''} with no content (null or "
-            'missing in the server\'s answer): written as "predict": "" with "no_content", counted as failed by '
-            "python -m eval",
-            file=sys.stderr,
-        )
-    if summary.output is None:
-        why = summary.error or "incomplete"
-        print(
-            f"{'error: ' if summary.error != 'interrupted' else ''}stopped ({why}): {summary.done}/{summary.total} "
-            f"done, {summary.new} new, kept in {sidecar}; rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130 if summary.error == "interrupted" else 1
-    print(f"wrote {summary.output}: {summary.total} predictions ({summary.new} new this run)", file=sys.stderr)
-    if args.limit is not None:
-        print(f"note: --limit {args.limit}: the file covers only the first {summary.total} records; make report scores "
-              "it as a partial run (not comparable with complete runs)", file=sys.stderr)  # fmt: skip
-    return 0
+    lines, status = summary.closing(max_tokens, sidecar, args.limit)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -41,6 +41,31 @@ class Summary:
     error: str | None = None
     no_content: int = 0  # answers without content (null or missing): written with "no_content", counted by eval
 
+    def closing(self, max_tokens: int, progress: Path, limit: int | None) -> tuple[list[str], int]:
+        """What the command says when the run ends (stderr lines) and its exit status: 0 written, 130 interrupted,
+        1 stopped by an error; each time, the answers kept in ``progress`` for a rerun to resume from."""
+        lines = []
+        if self.truncated:
+            lines.append(f"warning: {self.truncated} answers stopped at max_tokens {max_tokens}")
+        if self.no_content:
+            lines.append(
+                f"warning: {self.no_content} answer{'s' if self.no_content > 1 else ''} with no content (null or "
+                'missing in the server\'s answer): written as "predict": "" with "no_content", counted as failed by '
+                "python -m eval"
+            )
+        if self.output is None:
+            why = self.error or "incomplete"
+            lines.append(
+                f"{'error: ' if self.error != 'interrupted' else ''}stopped ({why}): {self.done}/{self.total} "
+                f"done, {self.new} new, kept in {progress}; rerun the same command to resume"
+            )
+            return lines, 130 if self.error == "interrupted" else 1
+        lines.append(f"wrote {self.output}: {self.total} predictions ({self.new} new this run)")
+        if limit is not None:
+            lines.append(f"note: --limit {limit}: the file covers only the first {self.total} records; make report "
+                         "scores it as a partial run (not comparable with complete runs)")  # fmt: skip
+        return lines, 0
+
 
 _interrupted: list[bool] = []  # a first Ctrl-C was seen
 
