@@ -5,7 +5,8 @@
 3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences), with
    its run record first (``python -m eval.run_record``, as ``make train`` does) for the report's run card
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
-5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
+5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md,
+   then ``python -m eval index`` -> reports/README.md (the two passes of ``make report``)
 
 Usage: ``python scripts/demo.py [--cluener-dir DIR]`` (without it, the official archive is downloaded).
 """
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     predictions = PREDICT_DIR / PREDICTIONS_FILE
     step("report", [sys.executable, "-m", "eval", "score", str(predictions), "--gold", str(gold),
                     "--split-name", SPLIT_NAME, "--name", RUN])  # fmt: skip
+    step("index", [sys.executable, "-m", "eval", "index"])
 
     metrics = json.loads((ROOT / REPORTS_DIR / RUN / REPORT_FILES["metrics"]).read_text(encoding="utf-8"))
     print(
