@@ -20,20 +20,19 @@ VAL_SIZE    ?= 500
 CLUENER_DIR ?=
 
 # Recipes: RECIPE names any recipe basename. SIZE picks the LoRA recipe of a model size, for every target that
-# takes a recipe (train, predict, chat, export, api, predict-api, submit): 0.6b 1.7b 4b 8b = Qwen3 (4b is
-# Qwen3-4B-Instruct-2507, the default), 0.5b 1.5b 7b = Qwen2.5-Instruct. RECIPE wins over SIZE.
+# takes a recipe (train, predict, chat, export, api, predict-api, submit): the sizes are the table
+# yaml_configs/sizes.txt (size, family, recipe; the one place a size is added), 4b (Qwen3-4B-Instruct-2507) by
+# default. RECIPE wins over SIZE. The table gives RECIPE_<size> and SIZES_<family> (e.g. SIZES_Qwen3).
 SIZE        ?=
-QWEN3_SIZES := 0.6b 1.7b 4b 8b
-QWEN25_SIZES := 0.5b 1.5b 7b
-RECIPE_0.6b := qwen3_0.6b_lora_sft
-RECIPE_1.7b := qwen3_1.7b_lora_sft
-RECIPE_4b   := qwen3_4b_instruct2507_lora_sft
-RECIPE_8b   := qwen3_8b_lora_sft
-RECIPE_0.5b := qwen2.5_0.5b_lora_sft
-RECIPE_1.5b := qwen2.5_1.5b_lora_sft
-RECIPE_7b   := qwen2.5_7b_lora_sft
-size_recipe = $(or $(RECIPE_$(1)),$(error SIZE=$(1) is not one of $(QWEN3_SIZES) (Qwen3) $(QWEN25_SIZES) (Qwen2.5)))
-RECIPE      ?= $(call size_recipe,$(or $(SIZE),4b))
+DEFAULT_SIZE := 4b
+SIZES_FILE  := yaml_configs/sizes.txt
+SIZES_BAD   := $(shell awk '!/^\#/ && NF && NF != 3 {print FILENAME ":" FNR ": expected three columns: size family recipe"; exit}' $(SIZES_FILE) 2>&1)
+$(if $(SIZES_BAD),$(error $(SIZES_BAD)))
+$(foreach assignment,$(shell awk '!/^\#/ && NF == 3 {print "RECIPE_" $$1 ":=" $$3, "SIZES_" $$2 "+=" $$1}' $(SIZES_FILE)),$(eval $(assignment)))
+SIZE_FAMILIES := $(shell awk '!/^\#/ && NF == 3 && !seen[$$2]++ {print $$2}' $(SIZES_FILE))
+SIZE_CHOICES := $(foreach family,$(SIZE_FAMILIES),$(SIZES_$(family)) ($(family)))
+size_recipe = $(or $(RECIPE_$(1)),$(error SIZE=$(1) is not one of $(SIZE_CHOICES) (yaml_configs/sizes.txt)))
+RECIPE      ?= $(call size_recipe,$(or $(SIZE),$(DEFAULT_SIZE)))
 # PRECISION=fp16 for GPUs without bf16 (T4, V100, anything before Ampere): the recipes say bf16: true.
 # fp32: no mixed precision (CPU; slow on a GPU).
 PRECISION   ?= bf16
@@ -99,7 +98,7 @@ layout = $(shell $(PY) -m cluener.layout $(1) --recipe $(RECIPE) --split $(2))
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 	@echo ""
-	@echo "  Variables: CLUENER_DIR=<dir> SEED=$(SEED) VAL_SIZE=$(VAL_SIZE) SIZE=<0.6b|1.7b|4b|8b / 0.5b|1.5b|7b>"
+	@echo "  Variables: CLUENER_DIR=<dir> SEED=$(SEED) VAL_SIZE=$(VAL_SIZE) SIZE=<$(SIZE_CHOICES)>"
 	@echo "             RECIPE=$(RECIPE) SPLIT=$(SPLIT) API_HOST=$(API_HOST) API_PORT=$(API_PORT)"
 	@echo "             PRECISION=bf16|fp16 (fp16 for GPUs without bf16) SERVED_MODEL=<name> API_CONCURRENCY=$(API_CONCURRENCY)"
 	@echo "             ARGS=\"key=value ...\" (LLaMA-Factory overrides for train/predict/chat/export/api)"
@@ -237,17 +236,17 @@ SWEEP = $(PY) scripts/sweep.py --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$
 sweep: $(STAMP) check-data check-recipe check-tracker check-sweep ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
 	$(SWEEP)
 
-train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE=0.6b|1.7b|8b)
-	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN3_SIZES),$(or $(SIZE),4b)),$(SIZE)-is-not-a-Qwen3-size))
+train-qwen3: ## LoRA SFT of Qwen3 (default SIZE=4b: Qwen3-4B-Instruct-2507, one 24 GB GPU; SIZE= a Qwen3 size of yaml_configs/sizes.txt)
+	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(SIZES_Qwen3),$(or $(SIZE),4b)),$(SIZE)-is-not-a-Qwen3-size))
 
-train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE=0.5b|1.5b)
-	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(QWEN25_SIZES),$(or $(SIZE),7b)),$(SIZE)-is-not-a-Qwen2.5-size))
+train-qwen25: ## LoRA SFT of Qwen2.5-Instruct (default SIZE=7b, one 24 GB GPU; SIZE= a Qwen2.5 size of yaml_configs/sizes.txt)
+	$(MAKE) train RECIPE=$(call size_recipe,$(or $(filter $(SIZES_Qwen2.5),$(or $(SIZE),7b)),$(SIZE)-is-not-a-Qwen2.5-size))
 
 predict: $(STAMP) check-launch check-data check-recipe check-split check-predict ## Greedy predictions of RECIPE on SPLIT=dev|val|test with llamafactory-cli
 	@# The recipe's dataset variant (cluener_dev, or cluener_guided_dev for the guided prompt) on SPLIT, and the
 	@# predictions folder: cluener/layout.py names both.
 	dataset=$$($(PY) -m cluener.layout dataset --recipe $(RECIPE) --split $(SPLIT)) && \
-	out=$$($(PY) -m cluener.layout predict-dir --recipe $(RECIPE) --split $(SPLIT)) && \
+	out=$$($(PY) -m cluener.layout predictions-dir --recipe $(RECIPE) --split $(SPLIT)) && \
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/predict/$(RECIPE).yaml eval_dataset=$$dataset output_dir=$$out $(PRECISION_ARGS) $(ARGS)
 
 predict-api: $(STAMP) check-data ## Fast, resumable predictions through an OpenAI-compatible server (make api / vllm serve)
@@ -258,6 +257,7 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	@test -f $(call layout,predictions,test) || \
 	  $(MAKE) $(if $(wildcard yaml_configs/encoder/$(RECIPE).yaml),predict-encoder,predict) SPLIT=test RECIPE=$(RECIPE)
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
+	$(PY) -m eval index
 
 chat: $(STAMP) check-recipe check-chat ## Type a sentence, get RECIPE's entities (the recipe's instruction is added; RAW=1: LF's free chat); exit or end the input to quit
 	$(PY) scripts/chat.py $(if $(RAW),--raw) yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
@@ -300,8 +300,9 @@ tensorboard: $(STAMP) ## TensorBoard of every training run under saves/ (their <
 # make report PRED=<file>: SPLIT when given (command line or environment), else the split the file's path or prompts
 # name; RUN when given, else the run of its path (cluener/layout.py's default_run_name).
 REPORT_SPLIT = $(if $(filter-out default file,$(origin SPLIT)),--split "$(SPLIT)")
-report: $(STAMP) ## Score every predictions file under saves/ (LLaMA Board's runs too) without a report; refresh reports/README.md (PRED=<any file> [SPLIT=] [RUN=] for one)
-	$(if $(PRED),$(PY) -m eval score "$(PRED)" $(REPORT_SPLIT) $(if $(RUN),--name "$(RUN)"),$(PY) -m eval report)
+report: $(STAMP) ## Two passes: score each predictions file under saves/ (LLaMA Board's runs too) without an up-to-date report (PRED=<any file> [SPLIT=] [RUN=]: that one), then the index reports/README.md
+	@# The run pass writes reports/<run>/ from that run alone; the index pass (python -m eval index) reads every run.
+	$(if $(PRED),$(PY) -m eval score "$(PRED)" $(REPORT_SPLIT) $(if $(RUN),--name "$(RUN)") && $(PY) -m eval index,$(PY) -m eval report)
 
 # make bench-gpu (benchmarks/bench_gpu.py): each recipe's real shape, random weights, a few dozen steps of make train.
 # LIGER=1: each recipe again with LF's enable_liger_kernel (GPU only: null with the reason on CPU).

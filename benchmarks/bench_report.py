@@ -2,9 +2,8 @@
 
 For each N of ``--runs``, N predictions files of the dev set (1343 lines; the seeded mix of failures of
 ``bench_score.py``, one seed per run) are laid out as ``saves/run<i>/predict_dev/generated_predictions.jsonl`` in a
-temporary folder and scored by one fresh ``python -m eval report`` into an empty reports folder. Scoring a run
-re-renders the significance of every run of its split against the best one, so the cost per run grows with N
-unless those paired tests are reused.
+temporary folder and scored by one fresh ``python -m eval report`` into an empty reports folder: the run pass (each
+run's report from that run alone), then the index pass (every run against the best of the split, once).
 
 Usage: ``python benchmarks/bench_report.py [--data-dir data] [--runs 4 8 16]``; prints N, the wall time and the
 time per run.
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_score import DEV_FILE, lf_line, noisy  # noqa: E402
-from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_path  # noqa: E402
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_file, recipe_save_dir  # noqa: E402
 
 
 def main() -> int:
@@ -44,7 +43,7 @@ def main() -> int:
             saves, reports = Path(tmp) / "saves", Path(tmp) / "reports"
             for i in range(n):
                 rng = random.Random(1000 + i)
-                path = predictions_path(f"run{i:03d}", REPORTING_SPLIT, saves_dir=saves)
+                path = predictions_file(recipe_save_dir(f"run{i:03d}", saves), REPORTING_SPLIT)
                 path.parent.mkdir(parents=True)
                 path.write_text("\n".join(lf_line(r, noisy(r, rng)) for r in records) + "\n", encoding="utf-8")
             start = time.perf_counter()

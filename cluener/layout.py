@@ -1,6 +1,7 @@
 """Names and paths: the one owner of every naming rule of the project.
 
-- splits: ``train`` / ``val`` / ``dev`` / ``test``, in that order (:data:`SPLITS`); ``dev`` is the reporting split;
+- splits: ``train`` / ``val`` / ``dev`` / ``test``, in that order (:data:`SPLITS`); ``dev`` is the reporting split,
+  ``val`` the selection split (configurations are chosen on it, never on dev);
 - dataset names: ``cluener_<split>`` (default prompt) and ``cluener_<variant>_<split>`` (e.g. ``cluener_guided_dev``),
   each in ``data/<name>.json``, registered in ``dataset_info.json``; ``data/manifest.json`` records the build;
 - the official raw files ``train.json`` / ``dev.json`` / ``test.json``;
@@ -9,12 +10,13 @@
 - LLaMA Board's predictions: ``saves/<model>/<method>/<run>/generated_predictions.jsonl`` (the Board's
   ``get_save_dir``), scored as run ``<model>_<method>_<run>``; any other predictions file is named after its file
   (or its folder, for LF's default file name) and split (:func:`default_run_name`);
+- reports: the files of ``reports/<run>/`` (:data:`REPORT_FILES`) and the index ``reports/README.md``;
 - recipes: ``yaml_configs/<kind>/<recipe>.yaml`` (kind: train, predict, chat, merge, encoder).
 
 The Makefile asks this module instead of repeating the rules::
 
     python -m cluener.layout dataset --recipe R --split S       # the recipe's prompt variant, on split S
-    python -m cluener.layout predict-dir --recipe R --split S   # saves/R/predict_S
+    python -m cluener.layout predictions-dir --recipe R --split S  # saves/R/predict_S
     python -m cluener.layout predictions --recipe R --split S   # saves/R/predict_S/generated_predictions.jsonl
     python -m cluener.layout run-name --recipe R --split S      # R-S
     python -m cluener.layout check [--recipe R] [--split S]     # nothing, or one line: not a recipe / a split
@@ -25,7 +27,7 @@ The Makefile asks this module instead of repeating the rules::
 (('guided', 'val'), 'test', None)
 >>> dataset_for_split("test", "cluener_guided_dev"), dataset_for_split("val", None)
 ('cluener_guided_test', 'cluener_val')
->>> predictions_path("r", "dev", "api").as_posix(), run_name("r", "dev", "api")
+>>> predictions_file(recipe_save_dir("r"), "dev", "api").as_posix(), run_name("r", "dev", "api")
 ('saves/r/predict_dev_api/generated_predictions.jsonl', 'r-dev_api')
 >>> parse_predictions_path(Path("saves/r/predict_dev_api/generated_predictions.jsonl"), Path("saves"))
 ('dev', 'r-dev_api')
@@ -43,6 +45,7 @@ from pathlib import Path
 
 SPLITS: tuple[str, ...] = ("train", "val", "dev", "test")
 REPORTING_SPLIT = "dev"  # the official dev set: never trained on, what reports compare
+SELECTION_SPLIT = "val"  # what a configuration is chosen on (sweeps, reports/README.md): never the reporting split
 LABELLED_SPLITS = frozenset({"train", "val", "dev"})  # the official test labels are not public
 CUSTOM_SPLIT = "custom"  # the split name of a gold file that is none of the official ones (``--gold``)
 
@@ -69,6 +72,17 @@ PREDICTIONS_FILE = "generated_predictions.jsonl"
 TRAINER_LOG = "trainer_log.jsonl"  # LLaMA-Factory's progress lines in an output_dir (llamafactory.extras.constants)
 TENSORBOARD_DIR = "runs"  # the HF Trainer's default logging_dir, <output_dir>/runs/<date>_<host>/: TensorBoard's events
 API_SUFFIX = "api"  # predict_<split>_api: predictions made through a server (python -m infer)
+
+# A run's report folder, reports/<run>/ (:func:`report_dir`): the files `python -m eval score` writes there, by kind.
+REPORT_FILES: dict[str, str] = {
+    "report": "report.md",
+    "metrics": "metrics.json",
+    "chart": "f1_per_class.png",
+    "predictions": "cluener_predict.json",
+    "details": "details.jsonl",
+}
+ENSEMBLE_PREDICTIONS_FILE = "ensemble_predictions.jsonl"  # an ensemble's voted predictions, in its report folder
+INDEX_FILE = "README.md"  # reports/README.md: every run, each against the best run of its split
 
 _SPLIT_ALTERNATIVES = "|".join(SPLITS)
 _DATASET = re.compile(rf"^{DATASET_PREFIX}(?:_(?P<variant>[a-z0-9]+))?_(?P<split>{_SPLIT_ALTERNATIVES})$")
@@ -182,25 +196,27 @@ def recipe_dataset(recipe: str, split: str, recipe_dir: str | os.PathLike = RECI
 # ---------------------------------------------------------------- predictions and runs
 
 
-def predict_folder(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
-    """``<save_dir>/predict_<split>[_<suffix>]``, where ``save_dir`` is what a recipe trains into (``saves/<recipe>``)."""
+def recipe_save_dir(recipe: str, saves_dir: str | os.PathLike = SAVES_DIR) -> Path:
+    """``saves/<recipe>``: the folder a recipe trains into, and under which its predictions go."""
+    return Path(saves_dir) / recipe
+
+
+def sweep_save_dir(recipe: str, combo: str, saves_dir: str | os.PathLike = SAVES_DIR) -> Path:
+    """``saves/<recipe>-sweep-<combo>``: where one combination of a sweep trains (``scripts/sweep.py``), beside the
+    recipe's own folder; its predictions follow the same rule (:func:`predictions_dir`)."""
+    return Path(saves_dir) / f"{recipe}-sweep-{combo}"
+
+
+def predictions_dir(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
+    """``<save_dir>/predict_<split>[_<suffix>]``: the folder a prediction of ``split`` writes into, under a save folder
+    (:func:`recipe_save_dir`, or a sweep's ``saves/<recipe>-sweep-<combo>``); `python -m eval report` finds those of
+    :data:`SPLITS`."""
     return Path(save_dir) / (f"predict_{split}_{suffix}" if suffix else f"predict_{split}")
 
 
-def predict_dir(recipe: str, split: str, suffix: str | None = None, saves_dir: str | os.PathLike = SAVES_DIR) -> Path:
-    """``saves/<recipe>/predict_<split>[_<suffix>]``; `python -m eval report` finds those of :data:`SPLITS`."""
-    return predict_folder(Path(saves_dir) / recipe, split, suffix)
-
-
-def predictions_path(
-    recipe: str, split: str, suffix: str | None = None, saves_dir: str | os.PathLike = SAVES_DIR
-) -> Path:
-    return predictions_in(Path(saves_dir) / recipe, split, suffix)
-
-
-def predictions_in(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
-    """The predictions file of ``split`` under a recipe's save folder (``saves/<recipe>``)."""
-    return predict_folder(save_dir, split, suffix) / PREDICTIONS_FILE
+def predictions_file(save_dir: str | os.PathLike, split: str, suffix: str | None = None) -> Path:
+    """``<save_dir>/predict_<split>[_<suffix>]/generated_predictions.jsonl``: the predictions file of ``split``."""
+    return predictions_dir(save_dir, split, suffix) / PREDICTIONS_FILE
 
 
 def run_name(recipe: str, split: str, suffix: str | None = None) -> str:
@@ -320,7 +336,13 @@ def recipe_label(path: str | os.PathLike) -> str:
 
 
 def report_dir(name: str, reports_dir: str | os.PathLike = REPORTS_DIR) -> Path:
+    """``reports/<run>``: a run's report folder (the name checked: never a path)."""
     return Path(reports_dir) / check_run_name(name)
+
+
+def report_file(name: str, kind: str, reports_dir: str | os.PathLike = REPORTS_DIR) -> Path:
+    """``reports/<run>/<REPORT_FILES[kind]>``, e.g. ``report_file("r-dev", "metrics")``: reports/r-dev/metrics.json."""
+    return report_dir(name, reports_dir) / REPORT_FILES[kind]
 
 
 # ---------------------------------------------------------------- CLI (for the Makefile)
@@ -331,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="query", required=True)
     queries = {
         "dataset": "the dataset of the recipe's prompt variant on SPLIT",
-        "predict-dir": "the recipe's predictions folder for SPLIT",
+        "predictions-dir": "the recipe's predictions folder for SPLIT",
         "predictions": "the recipe's predictions file for SPLIT",
         "run-name": "the run (reports/ folder) of the recipe's predictions on SPLIT",
     }
@@ -360,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         answer = {
             "dataset": lambda: recipe_dataset(args.recipe, args.split, args.recipe_dir),
-            "predict-dir": lambda: predict_dir(args.recipe, args.split, args.suffix).as_posix(),
-            "predictions": lambda: predictions_path(args.recipe, args.split, args.suffix).as_posix(),
+            "predictions-dir": lambda: predictions_dir(recipe_save_dir(args.recipe), args.split, args.suffix).as_posix(),
+            "predictions": lambda: predictions_file(recipe_save_dir(args.recipe), args.split, args.suffix).as_posix(),
             "run-name": lambda: run_name(args.recipe, args.split, args.suffix),
         }[args.query]()
     except RecipeError as exc:

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluener.layout import RECIPE_DIR, SAVES_DIR, recipe_dataset, recipe_path
+from cluener.layout import RECIPE_DIR, predictions_dir, recipe_dataset, recipe_path, recipe_save_dir
 from cluener.yaml_files import apply_overrides, read_mapping
 
 from . import estimates, system
@@ -71,7 +71,7 @@ class Plan:
         self.overrides = list(overrides)
         if self.target.kind == "predict":  # what `make predict` puts before ARGS (cluener/layout.py names both)
             self.overrides = [f"eval_dataset={recipe_dataset(recipe, split, root / RECIPE_DIR)}",
-                              f"output_dir={(Path(SAVES_DIR) / recipe / f'predict_{split}').as_posix()}",
+                              f"output_dir={predictions_dir(recipe_save_dir(recipe), split).as_posix()}",
                               *self.overrides]  # fmt: skip
         self.file = recipe_path(self.target.kind, recipe, root / RECIPE_DIR) if self.target.kind else None
         self.config: dict = {}
@@ -112,7 +112,7 @@ class Plan:
     def trained_folder(self) -> tuple[str, str] | None:
         """(folder, 'adapter' or 'model') the target reads the trained result from, None when it names none."""
         if self.target.kind == "encoder":
-            return f"{SAVES_DIR}/{self.recipe}", "encoder"
+            return recipe_save_dir(self.recipe).as_posix(), "encoder"
         if self.config.get("finetuning_type", "lora") == "lora":
             adapter = self.config.get("adapter_name_or_path")
             return (str(adapter).split(",")[0].strip(), "adapter") if adapter else None
@@ -169,10 +169,10 @@ class Plan:
 
             rows.append(system.disk_check("disk (model download)", constants.HF_HUB_CACHE, need.download_gb()))
         if self.target.kind == "train":
-            out = self.config.get("output_dir") or f"{SAVES_DIR}/{self.recipe}"
+            out = self.config.get("output_dir") or recipe_save_dir(self.recipe).as_posix()
             rows.append(system.disk_check("disk (training output)", self.root / out, need.train_output_gb()))
         elif self.target.kind == "merge":
-            out = self.config.get("export_dir") or f"{SAVES_DIR}/{self.recipe}/merged"
+            out = self.config.get("export_dir") or (recipe_save_dir(self.recipe) / "merged").as_posix()
             rows.append(system.disk_check("disk (merged model)", self.root / out, need.export_gb()))
         return rows
 

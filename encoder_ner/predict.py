@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file
 
 from cluener.files import atomic_write_jsonl
-from cluener.layout import SPLITS, predictions_in
+from cluener.layout import SPLITS, predictions_file
 from cluener.reader import Entity, Example, entities_to_label_dict
 from cluener.splits import load_split
 from cluener.target import render_target
@@ -101,7 +101,7 @@ def write_predictions(
     examples = load_split(split, cfg.data_dir)
     started = time.perf_counter()
     predicted = predict_entities(model, encoding, examples, cfg.max_length, cfg.per_device_eval_batch_size)
-    path = predictions_in(out_dir or cfg.output_dir, split)
+    path = predictions_file(out_dir or cfg.output_dir, split)
     atomic_write_jsonl(path, prediction_rows(examples, predicted))
     spans = sum(len(e) for e in predicted)
     print(f"wrote {path}: {len(examples)} sentences, {spans} spans ({time.perf_counter() - started:.1f} s)")

@@ -13,10 +13,21 @@ Modules, one job each:
 - ``bootstrap``   95% sentence-bootstrap intervals of the headline scores (``compare``: paired tests of two runs)
 - ``scoring``     one run: parse, align, every metric family, parse statistics, error analysis
 - ``runs``        score a predictions file into reports/<run>/, find the runs under saves/, a submission file
+- ``partial``     a run of fewer lines than its split: scored on the sentences it covers, and said so everywhere
 - ``quoting``     how much untrusted text (model output) a report or an error line quotes, and saying it was cut
-- ``report/``     report.md (sections, tables), metrics.json, the per-class F1 chart, reports/README.md
+- ``run_record``  ``python -m eval.run_record``: how a training run was started (``run_command.json``, by make train)
+- ``run_card``    how a scored run was made, read from what its training left beside its predictions
+- ``runs``        score a predictions file into reports/<run>/, find the runs under saves/ and score those without an
+                  up-to-date report (the run pass of ``make report``), a submission file
+- ``compare``     the paired bootstrap of two runs, and of every run against the best run of its split
+- ``ensemble``    the per-sentence vote of scored runs, scored as a run of its own
+- ``run_groups``  runs grouped by recipe and configuration (mean ± sd over seeds), and select-on-val
+- ``report/``     report.md (sections, tables), metrics.json and the per-class F1 chart of one run, from that run
+                  alone; reports/README.md, the index of every run with the significance against the best
                   (``baselines.json``: the published figures)
-- ``__main__``    ``python -m eval score | report | compare | ensemble | submit`` (argument parsing, exit codes)
+- ``process``     how a command stops (stop signals) and writes to a closed stdout
+- ``__main__``    ``python -m eval score | index | report | compare | ensemble | submit`` (argument parsing, exit
+                  codes)
 
 A new metric family is one module with a ``counting.Family`` (how it counts a sentence, its formula, its
 ``metrics.json`` section, its score fields and report tables; ``semeval`` is the example) and its line in

@@ -5,27 +5,34 @@
                                                         f1_per_class.png, cluener_predict.json, details.jsonl);
                                                         no --split/--gold: the split its path names, else the one
                                                         its prompts hold (eval/split_match.py); no --name: the
-                                                        run of its path (cluener/layout.py's default_run_name)
+                                                        run of its path (cluener/layout.py's default_run_name);
+                                                        read from that run alone
+  index [--reports reports]                             reports/README.md: every run, each against the best run of
+                                                        its split (paired bootstrap)
   report [--saves saves] [--reports reports]            score every saves/<RECIPE>/predict_<SPLIT>[_<suffix>]/
                                                         generated_predictions.jsonl without an up-to-date report
                                                         (run <RECIPE>-<SPLIT>[_<suffix>]), and every LLaMA Board
                                                         run's saves/<model>/<method>/<run>/ (run <model>_<method>_
-                                                        <run>, split read from its prompts), then reports/README.md
+                                                        <run>, split read from its prompts), then the index
   compare RUN_A RUN_B [--reports DIR] [--json]           paired bootstrap of two runs on the same sentences:
                                                         delta = A - B, its 95% interval and p-value (eval/compare.py)
   ensemble RUN... --name NAME [--min-votes K]           per-sentence entity vote -> reports/NAME/ (eval/ensemble.py)
   submit PRED --out FILE [--split test | --gold FILE]   the CLUENER-format submission file only
+
+``score`` and ``ensemble`` write their run's folder only; ``index`` (or ``report``, ``make report``) brings
+reports/README.md up to date.
 
 PRED is ``generated_predictions.jsonl`` (one JSON object per line with ``predict``, in dataset order; a line may
 add its exact ``spans``), or a CLUENER-format predictions file (``label`` holds the spans; see eval/predictions.py,
 for span taggers such as encoder_ner). The gold
 comes from ``--split`` (train / val / dev / test, through data/manifest.json as written by ``make data``) or from a
 CLUENER file (``--gold``; its split is ``--split-name``, else the official split whose file it is, else ``custom``).
-This module parses arguments only: the work is in :mod:`eval.runs` and :mod:`cluener.splits`. Exit status: 0 done,
-1 an input error (one line: file:line: problem, or the path that cannot be read or written; ``report``: some runs
-failed, each named), 2 bad arguments, 128 + N stopped by signal N (Ctrl-C: 130; one line, and whatever was being
-written is dropped: a report or file is complete or absent). An output folder that cannot be written is refused
-before any work; stdout may be closed early (``| head``) without stopping the work.
+This module parses arguments only: the work is in :mod:`eval.runs`, :mod:`eval.report`, :mod:`eval.compare`,
+:mod:`eval.ensemble` and :mod:`cluener.splits`; stop signals and stdout are :mod:`eval.process`'s. Exit status: 0
+done, 1 an input error (one line: file:line: problem, or the path that cannot be read or written; ``report``: some
+runs failed, each named), 2 bad arguments, 128 + N stopped by signal N (Ctrl-C: 130; one line, and whatever was
+being written is dropped: a report or file is complete or absent). An output folder that cannot be written is
+refused before any work; stdout may be closed early (``| head``) without stopping the work.
 Predictions must be in the gold order, checked through their prompts; ``--no-order-check`` scores a file whose lines
 carry no prompt (only when you know they are in the gold order).
 """
@@ -33,143 +40,40 @@ carry no prompt (only when you know they are in the gold order).
 # ruff: noqa: E402 (the stop signals are caught before the heavy imports)
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def _stopped_while_starting(signum, _frame) -> None:  # nothing is written before main() runs: just go
-    os.write(2, f"error: interrupted ({signal.Signals(signum).name}): stopped before anything was written\n".encode())
-    os._exit(128 + signum)
-
-
-def _catch(handler) -> dict:
-    """Install ``handler`` for each stop signal not ignored (a signal ignored by whoever started us, such as SIGINT
-    for a background job of a script, stays ignored); returns the handlers it replaced."""
-    return {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
-
-
 if __name__ == "__main__":  # a Ctrl-C during the imports below is one line too, never a traceback
-    _catch(_stopped_while_starting)
+    from eval.process import catch, stopped_while_starting
+
+    catch(stopped_while_starting)
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 from pathlib import Path
 
 from cluener.files import os_error_text
 from cluener.layout import (
-    BOARD_PREDICTIONS_UNDER_SAVES,
-    DATA_DIR,
-    PREDICTIONS_FILE,
-    PREDICTIONS_UNDER_SAVES,
-    REPORTS_DIR,
-    SAVES_DIR,
-    SPLITS,
-    RunNameError,
-    check_run_name,
+    DATA_DIR, INDEX_FILE, PREDICTIONS_FILE, REPORTS_DIR, SAVES_DIR, SPLITS, RunNameError, check_run_name,
     default_run_name,
-    report_dir,
-)
-from cluener.reader import CluenerFormatError, SourceError
-from cluener.splits import Gold, ManifestError, gold_of_file, gold_of_split
+)  # fmt: skip
+from cluener.splits import Gold, gold_of_file, gold_of_split
 
-from .predictions import PredictionsFormatError, PredictionsMismatchError
-from .report import load_baselines, run_files, write_index
-from .compare import CompareError, compare_runs, render_comparison
+from .compare import compare_runs, render_comparison
 from .ensemble import EnsembleError, write_ensemble
-from .runs import (
-    discover,
-    gold_loader,
-    is_up_to_date,
-    refresh_report,
-    score_file,
-    split_of_file,
-    summary_line,
-    write_submission,
-)
-from .split_match import SplitUnknown
+from .process import QuietPipe, catch, stop, stop_signal_of
+from .report import write_index
+from .runs import INPUT_ERRORS as RUN_INPUT_ERRORS
+from .runs import gold_loader, report_all, score_file, split_of_file, summary_line, write_submission
 
-INPUT_ERRORS = (
-    PredictionsFormatError,
-    PredictionsMismatchError,
-    CluenerFormatError,
-    SourceError,
-    FileNotFoundError,
-    RunNameError,
-    ManifestError,
-    CompareError,
-    EnsembleError,
-    SplitUnknown,
-)
+INPUT_ERRORS = (*RUN_INPUT_ERRORS, EnsembleError)
 
 
 class UsageError(ValueError):
     """An argument that cannot work (names the argument)."""
-
-
-class Stopped(BaseException):
-    """A stop signal (Ctrl-C, SIGTERM, SIGHUP) while a command runs. A BaseException, like KeyboardInterrupt: no
-    ``except Exception`` holds it up, and every temp file or folder being written is removed on the way out."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _stop(signum, _frame) -> None:
-    for other in STOP_SIGNALS:  # one stop is enough: a second Ctrl-C must not cut the clean-up short
-        signal.signal(other, signal.SIG_IGN)
-    raise Stopped(signum)
-
-
-def _stop_signal_of(exc: BaseException) -> int | None:
-    """The stop signal behind ``exc`` (Stopped or KeyboardInterrupt, itself or in its chain), else None.
-
-    A signal that lands inside a module's import (matplotlib's C part, say) comes out as that module's ImportError
-    "initialization failed", with the Stopped as its cause.
-    """
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, Stopped):
-            return exc.signum
-        if isinstance(exc, KeyboardInterrupt):
-            return signal.SIGINT
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-class QuietPipe:
-    """stdout that outlives its reader (``python -m eval report | head -1``): once the pipe is closed, what is
-    printed goes nowhere and the command does its work to the end (never a BrokenPipeError traceback)."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self.stream.write(text)
-        except BrokenPipeError:
-            self._drop()
-            return len(text)
-
-    def flush(self) -> None:
-        try:
-            self.stream.flush()
-        except BrokenPipeError:
-            self._drop()
-
-    def _drop(self) -> None:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, self.stream.fileno())
-        os.close(devnull)
-
-    def __getattr__(self, name: str):
-        return getattr(self.stream, name)
 
 
 def check_writable(folder: str | os.PathLike, option: str) -> None:
@@ -211,65 +115,29 @@ def cmd_score(args) -> int:
     if name is None:  # the run of its path: the project's, LLaMA Board's, else the file's
         name = run_name_arg(default_run_name(pred, gold.split), f"{pred}: the run name made of its path; give one, --name (RUN=)")
     metrics = score_file(pred, gold, name, Path(args.reports), not args.no_order_check)
-    write_index(args.reports)
     print(summary_line(metrics, Path(args.reports)))
     return 0
 
 
+def cmd_index(args) -> int:
+    check_writable(args.reports, "--reports")
+    print(f"wrote {write_index(args.reports)}")
+    return 0
+
+
 def cmd_report(args) -> int:
-    saves, reports = Path(args.saves), Path(args.reports)
+    reports = Path(args.reports)
     check_writable(reports, "--reports")
-    found, skipped = discover(saves)
-    for line in skipped:
-        print(f"skipped: {line}", file=sys.stderr)
-    failed, load_gold, baselines = [], gold_loader(args.data_dir), load_baselines()
-    tried = len(found)
-
-    def failure(name: str, exc: BaseException) -> None:
-        failed.append(name)
-        if isinstance(exc, INPUT_ERRORS):
-            print(f"error: {name}: {exc}", file=sys.stderr)
-        elif isinstance(exc, OSError):  # a file that cannot be read or written (permissions, a full disk, ...)
-            print(f"error: {name}: {os_error_text(exc, reports / name)}", file=sys.stderr)
-        else:  # a bug in our code: say so, keep scoring the other runs
-            print(f"error: {name}: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
-
-    for pred_path, split, name in found:  # every run it can: one run's failure never stops the others
-        try:
-            if is_up_to_date(pred_path, report_dir(name, reports)):
-                print(f"{reports / name}/: up to date ({pred_path})")
-                continue
-            if split is None:  # a LLaMA Board run: the split its prompts hold
-                split = split_of_file(pred_path, load_gold, saves)
-            metrics = score_file(pred_path, load_gold(split), name, reports, not args.no_order_check, baselines)
-        except Exception as exc:
-            failure(name, exc)
-            continue
-        print(summary_line(metrics, reports))
-    if not found:
-        print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES} nor {saves}/{BOARD_PREDICTIONS_UNDER_SAVES}")
-    if args.refresh:
-        scored = {name for _, _, name in found}
-        for path in run_files(reports, "details"):
-            if path.parent.name in scored:
-                continue
-            tried += 1
-            try:
-                refresh_report(path.parent.name, reports, baselines)
-            except Exception as exc:
-                failure(path.parent.name, exc)
-            else:
-                print(f"{path.parent}/: re-rendered")
+    tried, failed = report_all(Path(args.saves), reports, args.data_dir, not args.no_order_check, args.refresh)
     try:
         print(f"wrote {write_index(reports)}")
+        index_written = True
     except OSError as exc:
-        print(f"error: {os_error_text(exc, reports)}: reports/README.md not updated", file=sys.stderr)
-        failed_index = True
-    else:
-        failed_index = False
+        print(f"error: {os_error_text(exc, reports)}: {reports / INDEX_FILE} not updated", file=sys.stderr)
+        index_written = False
     if failed:
         print(f"error: {len(failed)} of {tried} runs failed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed or failed_index else 0
+    return 0 if index_written and not failed else 1
 
 
 def cmd_compare(args) -> int:
@@ -286,7 +154,6 @@ def cmd_ensemble(args) -> int:
         run_name_arg(name, "RUN")
     check_writable(args.reports, "--reports")
     metrics = write_ensemble(args.runs, args.name, args.reports, args.min_votes, args.data_dir)
-    write_index(args.reports)
     print(summary_line(metrics, Path(args.reports)))
     return 0
 
@@ -339,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(score)
     score.set_defaults(func=cmd_score)
 
+    index = sub.add_parser("index", help="write reports/README.md: every run, each against the best of its split")
+    index.add_argument("--reports", default=REPORTS_DIR)
+    index.set_defaults(func=cmd_index)
+
     report = sub.add_parser("report", help="score every recipe's predictions that has no up-to-date report")
     report.add_argument("--saves", default=SAVES_DIR)
     report.add_argument("--reports", default=REPORTS_DIR)
@@ -382,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--split-name goes with --gold (a --split names itself)")
     previous = {}
     if threading.current_thread() is threading.main_thread():  # a stop signal: Stopped, caught below
-        previous = _catch(_stop)
+        previous = catch(stop)
     stdout, sys.stdout = sys.stdout, QuietPipe(sys.stdout)
     try:
         return args.func(args)
@@ -394,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     except BaseException as exc:  # a stop signal, also one that a C extension's import turned into its own error
-        signum = _stop_signal_of(exc)
+        signum = stop_signal_of(exc)
         if signum is None:
             raise
         print(f"error: interrupted ({signal.Signals(signum).name}): stopped; nothing was left half-written "

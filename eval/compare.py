@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cluener.layout import REPORTS_DIR
+from cluener.layout import REPORT_FILES, REPORTS_DIR
 from .partial import is_partial, note
 
 from .bootstrap import (
@@ -41,8 +41,6 @@ from .counting import Sentence, count_all
 from .metrics import FAMILY, SCORE
 
 ALPHA = 0.05
-DETAILS_FILE = "details.jsonl"
-METRICS_FILE = "metrics.json"
 
 
 class CompareError(ValueError):
@@ -108,18 +106,11 @@ def sentences_of_rows(rows: list[dict]) -> list[Sentence]:
 _CACHE: dict[tuple, RunLines] = {}  # (folder, metrics and details mtime/size) -> RunLines: each read once
 
 
-def run_lines_of(run, metrics: dict, reports_dir: str | Path = REPORTS_DIR) -> RunLines:
-    """The :class:`RunLines` of a scored :class:`eval.scoring.Run` whose report is being written (its details.jsonl
-    is not in place yet)."""
-    return RunLines(metrics["name"], metrics["split"], Path(reports_dir) / metrics["name"], metrics,
-                    [line.detail_row() for line in run.lines])  # fmt: skip
-
-
 def load_run(name: str, reports_dir: str | Path = REPORTS_DIR, metrics: dict | None = None) -> RunLines:
     """The report folder of ``name`` under ``reports_dir``, or a :class:`CompareError` naming what is missing.
-    ``metrics``: the run's metrics dict when its metrics.json is not written yet (a report being written)."""
+    ``metrics``: the run's metrics dict when it is already read (its metrics.json is then not read again)."""
     folder = Path(reports_dir) / name
-    metrics_path, details_path = folder / METRICS_FILE, folder / DETAILS_FILE
+    metrics_path, details_path = folder / REPORT_FILES["metrics"], folder / REPORT_FILES["details"]
     for path in (details_path,) if metrics is not None else (metrics_path, details_path):
         if not path.is_file():
             raise CompareError(f"{path}: not found (score the run first: python -m eval score ... --name {name})")
@@ -242,8 +233,7 @@ def render_comparison(name_a: str, name_b: str, result: dict[str, dict], resampl
 
 
 # Paired tests already made in this process, by what they depend on: the two runs' per-sentence counts, the
-# resamples and the seed. Scoring one run re-renders the significance of every run of its split against the best,
-# so `make report` over N runs would otherwise make O(N^2) tests (about 50 ms each on dev); with this, O(N).
+# resamples and the seed (about 50 ms each on dev): the index written again in one process makes only the new ones.
 _PAIRED: dict[tuple[str, str, int, int], dict] = {}
 
 
@@ -254,15 +244,14 @@ def versus_best(
     resamples: int = RESAMPLES,
     seed: int = SEED,
     metrics: dict[str, dict] | None = None,
-    preloaded: dict[str, RunLines] | None = None,
 ) -> dict[str, dict | str]:
     """Each run of ``names`` against ``best``: the :func:`paired_test` result with A = the run, B = the best run,
     or a one-line reason why it cannot be compared (other sentences, report unreadable). ``metrics``: metrics dicts
-    by run name, used instead of their metrics.json (for a report being written)."""
-    metrics, preloaded = metrics or {}, preloaded or {}
+    by run name, already read from their metrics.json (each is read once)."""
+    metrics = metrics or {}
 
     def get(name: str) -> RunLines:
-        return preloaded[name] if name in preloaded else load_run(name, reports_dir, metrics.get(name))
+        return load_run(name, reports_dir, metrics.get(name))
 
     try:
         best_run = get(best)
@@ -304,9 +293,7 @@ def significance_note(result: dict | str) -> str:
 BEST = "best run"
 
 
-def significance_vs_best(
-    runs: list[dict], reports_dir: str | Path = REPORTS_DIR, preloaded: dict[str, RunLines] | None = None
-) -> dict[str, str]:
+def significance_vs_best(runs: list[dict], reports_dir: str | Path = REPORTS_DIR) -> dict[str, str]:
     """For every labelled run (``metrics.json`` dicts), per split: ``"best run"`` for the run with the best official
     macro F1 of its split, else :func:`significance_note` of its paired test against that run."""
     by_split: dict[str, list[dict]] = {}
@@ -323,7 +310,6 @@ def significance_vs_best(
             best["name"],
             reports_dir,
             metrics={r["name"]: r for r in split_runs},
-            preloaded=preloaded,
         )
         notes.update({name: significance_note(result) for name, result in others.items()})
         if not is_partial(best):  # a partial run has other sentences than a complete best run: say which

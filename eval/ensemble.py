@@ -33,12 +33,11 @@ from pathlib import Path
 from typing import Sequence
 
 from cluener.labels import LABELS
-from cluener.layout import REPORTS_DIR
+from cluener.layout import ENSEMBLE_PREDICTIONS_FILE, REPORTS_DIR
 
 from .compare import RunLines, check_same_sentences, load_run
 
 SPANS, STRINGS = "spans", "strings"
-PREDICTIONS_FILE = "ensemble_predictions.jsonl"
 
 
 class EnsembleError(ValueError):
@@ -149,16 +148,16 @@ def write_ensemble(
     gold = gold_of_split(split, data_dir)
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = atomic_write_bytes(Path(tmp) / PREDICTIONS_FILE, data)  # an error names the file
+        scratch = atomic_write_bytes(Path(tmp) / ENSEMBLE_PREDICTIONS_FILE, data)  # an error names the file
         run, order, _partial = score_predictions(scratch, gold)
         digest = sha256_file(scratch)
     metrics_info = {
         "name": name,
         "split": gold.split,
-        "predictions": shown_path(folder / PREDICTIONS_FILE),  # written into the report folder with the report
+        "predictions": shown_path(folder / ENSEMBLE_PREDICTIONS_FILE),  # written into the report folder with the report
         "predictions_sha256": digest,
         "gold": gold.description,
         "order_check": order,
         "ensemble": info,
     }
-    return write_run(run, metrics_info, reports_dir, extra_files={PREDICTIONS_FILE: data})
+    return write_run(run, metrics_info, reports_dir, extra_files={ENSEMBLE_PREDICTIONS_FILE: data})

@@ -1,7 +1,8 @@
 """The run card: how a scored run was made, read from what training left next to its predictions.
 
 A predictions file ``<run_dir>/predict_<split>[_<suffix>]/generated_predictions.jsonl`` belongs to the training
-output folder ``<run_dir>`` (``saves/<recipe>/``, or a sweep's ``saves/<recipe>/sweep/<combo>/``). From there:
+output folder ``<run_dir>`` (``saves/<recipe>/``, or a sweep's ``saves/<recipe>-sweep-<combo>/``:
+:func:`cluener.layout.sweep_save_dir`). From there:
 
 - LLaMA-Factory runs: ``run_command.json`` (:mod:`eval.run_record`, written by ``make train``: recipe, overrides,
   resolved config, git commit and dirty flag, library versions, hardware, world size), ``adapter_config.json``

@@ -1,4 +1,5 @@
-"""Group runs by recipe and configuration: mean ± sd over seeds, and the configuration selected on val.
+"""Group runs by recipe and configuration: mean ± sd over seeds; and select-on-val, the one rule that chooses a
+configuration (:func:`select_on_val`, also what ``scripts/sweep.py`` selects with).
 
 Runs are grouped from their run cards (``metrics.json``'s ``run_card``, :mod:`eval.run_card`): same recipe, same
 overrides apart from those that only name the run or its seed (:data:`NOT_CONFIG`). Within a group, the runs of each
@@ -14,15 +15,33 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Hashable, Iterable, Mapping, Sequence, TypeVar
 
-from cluener.layout import recipe_label
+from cluener.layout import REPORTING_SPLIT, SELECTION_SPLIT, recipe_label
 from eval.metrics import HEADLINE
 from eval.partial import is_partial
 
 NOT_CONFIG = ("seed", "output_dir", "name")
-SELECT_SPLIT = "val"
-SELECT_METRIC = ("official", "macro_f1")
+SELECT_METRIC = ("official", "macro_f1")  # the score a configuration is chosen by, on SELECTION_SPLIT (val)
+Key = TypeVar("Key", bound=Hashable)
+
+
+def select_on_val(configs: Mapping[Key, Iterable[dict]]) -> Key | None:
+    """Of ``{configuration: metrics dicts of its runs}``, the configuration whose runs on the selection split (val)
+    have the best mean official macro F1 (the first one on a tie); runs of any other split are never looked at, so
+    dev cannot choose. None when no configuration has a scored val run.
+
+    >>> run = lambda split, f1: {"split": split, "official": {"macro_f1": f1}}
+    >>> select_on_val({"a": [run("val", 0.5), run("dev", 0.9)], "b": [run("val", 0.6), run("dev", 0.1)]})
+    'b'
+    """
+    section, key = SELECT_METRIC
+    means = {}
+    for config, runs in configs.items():
+        scores = [r[section][key] for r in runs if r.get("split") == SELECTION_SPLIT and r.get(section)]
+        if scores:
+            means[config] = statistics.fmean(scores)
+    return max(means, key=means.__getitem__) if means else None
 COLUMNS = tuple((score.section, score.name, score.label) for score in HEADLINE)  # declared in eval.metrics
 
 
@@ -70,10 +89,9 @@ def group_runs(runs: Sequence[dict]) -> dict[str, list[Group]]:
 
 
 def selected(groups: Sequence[Group]) -> Group | None:
-    """The configuration with the best mean val official macro F1 (None without val runs)."""
-    scored = [(g.mean_sd(SELECT_SPLIT, *SELECT_METRIC), g) for g in groups]
-    scored = [(ms[0], g) for ms, g in scored if ms is not None]
-    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+    """The group selected on val (:func:`select_on_val`); None without val runs."""
+    chosen = select_on_val({i: [r for runs in g.runs.values() for r in runs] for i, g in enumerate(groups)})
+    return None if chosen is None else groups[chosen]
 
 
 def _cell(ms: tuple[float, float | None, int] | None) -> str:
@@ -112,7 +130,7 @@ def render_groups(runs: Sequence[dict], md=str) -> list[str]:
         header = ["configuration", "split", "seeds", *(name for _, _, name in COLUMNS)]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for group in groups:
-            for split in sorted(group.runs, key=lambda s: {"val": 0, "dev": 1}.get(s, 2)):
+            for split in sorted(group.runs, key=lambda s: {SELECTION_SPLIT: 0, REPORTING_SPLIT: 1}.get(s, 2)):
                 mark = " (**selected on val**)" if group is chosen else ""
                 cells = [f"{md(group.config)}{mark}", split, ", ".join(map(str, group.seeds(split)))]
                 cells += [_cell(group.mean_sd(split, section, key)) for section, key, _ in COLUMNS]
@@ -121,10 +139,10 @@ def render_groups(runs: Sequence[dict], md=str) -> list[str]:
         if chosen is None:
             lines += ["No val runs: no configuration is selected (select on val, never on dev).", ""]
         else:
-            dev = chosen.mean_sd("dev", *SELECT_METRIC)
+            dev = chosen.mean_sd(REPORTING_SPLIT, *SELECT_METRIC)
             lines += [
                 f"Selected on val: {md(chosen.config)} (val official macro F1 "
-                f"{_cell(chosen.mean_sd('val', *SELECT_METRIC))}; dev {_cell(dev)}).",
+                f"{_cell(chosen.mean_sd(SELECTION_SPLIT, *SELECT_METRIC))}; dev {_cell(dev)}).",
                 "",
             ]
     return lines

@@ -1,5 +1,6 @@
-"""Runs: score one predictions file against its gold into ``reports/<run>/``, find the runs under ``saves/``,
-write a submission file. What ``python -m eval`` calls; names and paths are :mod:`cluener.layout`'s.
+"""Runs: score one predictions file against its gold into ``reports/<run>/``, find the runs under ``saves/`` and
+score those without an up-to-date report (:func:`report_all`, the run pass of ``make report``), write a submission
+file. What ``python -m eval`` calls; names and paths are :mod:`cluener.layout`'s.
 """
 
 from __future__ import annotations
@@ -7,28 +8,35 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Callable
 
-from cluener.files import atomic_write_jsonl, sha256_file
+from cluener.files import atomic_write_jsonl, os_error_text, sha256_file
 from cluener.layout import (
-    BOARD_PREDICTIONS_UNDER_SAVES,
-    PREDICTIONS_FILE,
-    PREDICTIONS_UNDER_SAVES,
-    SAVES_DIR,
-    SPLITS,
-    board_run_of,
-    parse_predictions_path,
-)
-from cluener.splits import Gold, gold_of_split, inside_relative, official_source, shown_path
+    BOARD_PREDICTIONS_UNDER_SAVES, PREDICTIONS_FILE, PREDICTIONS_UNDER_SAVES, REPORT_FILES, SAVES_DIR, SPLITS,
+    RunNameError, board_run_of, parse_predictions_path, report_dir,
+)  # fmt: skip
+from cluener.reader import CluenerFormatError, SourceError
+from cluener.splits import Gold, ManifestError, gold_of_split, inside_relative, official_source, shown_path
 
 from . import partial as partial_run
+from .compare import CompareError
 from .metrics import FAMILIES
-from .predictions import check_alignment, read_predictions
-from .report import REPORT_FILES, write_run
+from .predictions import PredictionsFormatError, PredictionsMismatchError, check_alignment, read_predictions
+from .report import load_baselines, run_files, write_run
+from .split_match import SplitUnknown
 from .run_card import build_card
 from .scoring import Run, score_run
 from .split_match import match_split
+
+
+# The problems of a run's input (a predictions or gold file, the manifest, a report folder), each one line naming
+# the file: reported as they are; anything else that goes wrong with a run is a bug (said so, never hidden).
+INPUT_ERRORS = (
+    PredictionsFormatError, PredictionsMismatchError, CluenerFormatError, SourceError, FileNotFoundError,
+    ManifestError, CompareError, RunNameError, SplitUnknown,
+)  # fmt: skip
 
 
 def score_predictions(
@@ -222,15 +230,66 @@ def _files_named(top: Path, name: str) -> tuple[list[Path], list[tuple[str, str]
     return found, unreadable
 
 
-def is_up_to_date(pred_path: Path, report_dir: Path) -> bool:
-    """Whether ``report_dir`` holds a complete report of exactly this predictions file (by sha256), with a section
-    for every metric family (a report older than a family is scored again)."""
+def up_to_date_metrics(pred_path: Path, report_dir: Path) -> dict | None:
+    """The metrics of ``report_dir`` when it holds a complete report of exactly this predictions file (its sha256) and a
+    section for every metric family (a report older than a family is scored again), else None: the one up-to-date check (``python -m eval report`` and ``scripts/sweep.py`` skip such a run)."""
     metrics_path = report_dir / REPORT_FILES["metrics"]
     if not metrics_path.is_file():
-        return False
+        return None
     try:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     except ValueError:
-        return False
+        return None
     complete = isinstance(metrics, dict) and all(family.section in metrics for family in FAMILIES)
-    return complete and metrics.get("predictions_sha256") == sha256_file(pred_path)
+    if complete and metrics.get("predictions_sha256") == sha256_file(pred_path):
+        return metrics
+    return None
+
+
+def report_all(saves: Path, reports: Path, data_dir: str | Path, check_prompts: bool = True,
+               refresh: bool = False) -> tuple[int, list[str]]:  # fmt: skip
+    """The run pass of ``make report``: score every predictions file under ``saves`` (:func:`discover`) without an
+    up-to-date report, each into its own folder, and with ``refresh`` re-render the other reports. One run's
+    failure never stops the others: each is one line on stderr. Returns (runs tried, names of the failed ones)."""
+    found, skipped = discover(saves)
+    for line in skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    failed, load_gold, baselines = [], gold_loader(data_dir), load_baselines()
+    tried = len(found)
+
+    def failure(name: str, exc: Exception) -> None:
+        failed.append(name)
+        if isinstance(exc, INPUT_ERRORS):
+            print(f"error: {name}: {exc}", file=sys.stderr)
+        elif isinstance(exc, OSError):  # a file that cannot be read or written (permissions, a full disk, ...)
+            print(f"error: {name}: {os_error_text(exc, reports / name)}", file=sys.stderr)
+        else:  # a bug in our code: say so, keep scoring the other runs
+            print(f"error: {name}: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    for pred_path, split, name in found:
+        try:
+            if up_to_date_metrics(pred_path, report_dir(name, reports)) is not None:
+                print(f"{reports / name}/: up to date ({pred_path})")
+                continue
+            if split is None:  # a LLaMA Board run: the split its prompts hold
+                split = split_of_file(pred_path, load_gold, saves)
+            metrics = score_file(pred_path, load_gold(split), name, reports, check_prompts, baselines)
+        except Exception as exc:  # each run on its own: see failure()
+            failure(name, exc)
+            continue
+        print(summary_line(metrics, reports))
+    if not found:
+        print(f"no predictions under {saves}/{PREDICTIONS_UNDER_SAVES} nor {saves}/{BOARD_PREDICTIONS_UNDER_SAVES}")
+    if refresh:
+        scored = {name for _, _, name in found}
+        for path in run_files(reports, "details"):
+            if path.parent.name in scored:
+                continue
+            tried += 1
+            try:
+                refresh_report(path.parent.name, reports, baselines)
+            except Exception as exc:
+                failure(path.parent.name, exc)
+            else:
+                print(f"{path.parent}/: re-rendered")
+    return tried, failed

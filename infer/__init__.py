@@ -52,7 +52,7 @@ prompt variant (``cluener_guided_dev`` for a guided recipe), ``max_tokens`` = th
 ``max_new_tokens``, and, for a recipe with ``enable_thinking: false``, the extra body that switches thinking off.
 
 Modules, one job each: ``records`` (the alpaca reader), ``journal`` (the progress file and resume), ``client``
-(HTTP requests and retries), ``runner`` (the thread loop and the final file), ``recipe`` (what a recipe says about
-prediction), ``__main__`` (the CLI). Names and default paths come from :mod:`cluener.layout`, the prompt from
+(HTTP requests and retries, the model to ask for), ``runner`` (the thread loop, the final file, Ctrl-C), ``recipe``
+(what a recipe says about prediction), ``__main__`` (the CLI: arguments, messages, exit status). Names and default paths come from :mod:`cluener.layout`, the prompt from
 :func:`cluener.prompts.build_prompt`.
 """

@@ -1,5 +1,7 @@
 """``python -m infer``: predict a split through an OpenAI-compatible chat-completions endpoint (``make
-predict-api``). Argument parsing only; see the package docstring (``python -c 'import infer; help(infer)'``).
+predict-api``). Argument parsing, the lines it prints and its exit status only: the recipe's defaults are
+:mod:`infer.recipe`'s, the dataset :mod:`infer.records`', the model choice and requests :mod:`infer.client`'s, the run
+and Ctrl-C :mod:`infer.runner`'s. See the package docstring (``python -c 'import infer; help(infer)'``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import math
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,15 +25,16 @@ from cluener.layout import (
     RunNameError,
     check_run_name,
     dataset_for_split,
-    predictions_path,
+    predictions_file,
+    recipe_save_dir,
     split_of,
 )
 
 from .client import DEFAULT_BASE_URL, Client, RequestError
 from .journal import ProgressError, os_problem, progress_path
-from .recipe import recipe_defaults
+from .recipe import MAX_TOKENS, recipe_defaults
 from .records import DataError, load_records, resolve_dataset
-from .runner import OutputError, check_output, run
+from .runner import OutputError, check_output, ctrl_c_stops_the_run, on_ctrl_c, run
 
 MAX_CONCURRENCY = 1024  # requests in flight, one thread each; servers queue beyond a few hundred anyway
 MAX_TIMEOUT = 86400.0  # seconds per request: a day
@@ -163,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--name, as make serve-vllm names the LoRA adapter; make predict-api: SERVED_MODEL=)",
     )
     parser.add_argument("--system", help="system message (default: none, the chat template's default applies)")
-    parser.add_argument("--max-tokens", type=_positive_int, help="default: the recipe's max_new_tokens, else 128")
+    parser.add_argument("--max-tokens", type=_positive_int, help=f"default: the recipe's max_new_tokens, else {MAX_TOKENS}")
     parser.add_argument(
         "--extra-body",
         type=_json_object,
@@ -191,27 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The CLI. A first Ctrl-C stops the run at once, keeping every answer written so far (exit 130); a second one,
-    while it stops, exits on the spot (the journal holds whole lines only: nothing to finish)."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
-    _interrupted.clear()
-    try:
+    """The CLI. Ctrl-C: :func:`infer.runner.ctrl_c_stops_the_run`."""
+    with ctrl_c_stops_the_run():
         return _main(argv)
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGINT, previous)
-
-
-_interrupted: list[bool] = []
-
-
-def _on_sigint(signum, frame) -> None:
-    if _interrupted:
-        os.write(2, b"stopped at once (a second Ctrl-C); the progress file keeps every answer written so far\n")
-        os._exit(130)
-    _interrupted.append(True)
-    raise KeyboardInterrupt
 
 
 def _main(argv: list[str] | None) -> int:
@@ -230,7 +214,7 @@ def _main(argv: list[str] | None) -> int:
         dataset = args.dataset or dataset_for_split(split, recipe.dataset)
         path, columns = resolve_dataset(dataset, args.dataset_dir)
         records = load_records(path, columns)
-        output = Path(args.output) if args.output else predictions_path(args.name, split, API_SUFFIX)
+        output = Path(args.output) if args.output else predictions_file(recipe_save_dir(args.name), split, API_SUFFIX)
         check_output(output, path)  # before the first request: a folder or a read-only place fails now
     except (DataError, RecipeError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -238,10 +222,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("stopped (interrupted) before the first request", file=sys.stderr)
         return 130
-    max_tokens = args.max_tokens or recipe.max_tokens or 128
-    extra_body = args.extra_body
-    if extra_body is None and recipe.enable_thinking is False:
-        extra_body = {"chat_template_kwargs": {"enable_thinking": False}}
+    max_tokens, extra_body = recipe.request_max_tokens(args.max_tokens), recipe.request_extra_body(args.extra_body)
     try:
         client = Client(
             base_url=args.base_url,
@@ -259,23 +240,7 @@ def _main(argv: list[str] | None) -> int:
         return 1
     sidecar = progress_path(output)
     try:
-        if client.model is None:
-            models = client.list_models()
-            if len(models) == 1:
-                client.model = models[0]
-            elif args.name in models:  # vllm serve --lora-modules <recipe>=saves/<recipe>: the base and the adapter
-                client.model = args.name
-            else:
-                shown = ", ".join(models[:20]) + (f", ... ({len(models) - 20} more)" if len(models) > 20 else "")
-                print(
-                    f"error: {args.base_url} serves {len(models)} models ({shown or 'none'})"
-                    + (f", none named {args.name}" if args.name else "")
-                    + ": set SERVED_MODEL=<one of them> (make predict-api) or --model",
-                    file=sys.stderr,
-                )
-                return 1
-        else:
-            client.probe()  # nothing listening: one line now, not retries
+        client.choose_model(args.name)
         settings = {
             "model": client.model,
             "max_tokens": max_tokens,
@@ -305,30 +270,12 @@ def _main(argv: list[str] | None) -> int:
         return 1
     finally:
         client.close()
-    if summary.truncated:
-        print(f"warning: {summary.truncated} answers stopped at max_tokens {max_tokens}", file=sys.stderr)
-    if summary.no_content:
-        print(
-            f"warning: {summary.no_content} answer{'s' if summary.no_content > 1 else ''} with no content (null or "
-            'missing in the server\'s answer): written as "predict": "" with "no_content", counted as failed by '
-            "python -m eval",
-            file=sys.stderr,
-        )
-    if summary.output is None:
-        why = summary.error or "incomplete"
-        print(
-            f"{'error: ' if summary.error != 'interrupted' else ''}stopped ({why}): {summary.done}/{summary.total} "
-            f"done, {summary.new} new, kept in {sidecar}; rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130 if summary.error == "interrupted" else 1
-    print(f"wrote {summary.output}: {summary.total} predictions ({summary.new} new this run)", file=sys.stderr)
-    if args.limit is not None:
-        print(f"note: --limit {args.limit}: the file covers only the first {summary.total} records; make report scores "
-              "it as a partial run (not comparable with complete runs)", file=sys.stderr)  # fmt: skip
-    return 0
+    lines, status = summary.closing(max_tokens, sidecar, args.limit)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, _on_sigint)  # through the process exit, not only while main runs
+    signal.signal(signal.SIGINT, on_ctrl_c)  # through the process exit, not only while main runs
     sys.exit(main())

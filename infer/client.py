@@ -200,6 +200,28 @@ class Client:
             pass  # something answered: the requests will say what is wrong, with retries where they help
         self.answered = True
 
+    def choose_model(self, recipe: str | None = None) -> str:
+        """Before the first request: the model to ask for, and a server that answers. A model given (``--model``)
+        is kept, once something answers at ``base_url``; else the only model the server lists, or, of several, the
+        one named like the recipe (``vllm serve --lora-modules <recipe>=saves/<recipe>`` lists the base model and the
+        adapter); else a :class:`RequestError` listing them."""
+        if self.model is not None:
+            self.probe()  # nothing listening: one line now, not retries
+            return self.model
+        models = self.list_models()
+        if len(models) == 1:
+            self.model = models[0]
+        elif recipe in models:
+            self.model = recipe
+        else:
+            shown = ", ".join(models[:20]) + (f", ... ({len(models) - 20} more)" if len(models) > 20 else "")
+            raise RequestError(
+                f"{self.base_url} serves {len(models)} models ({shown or 'none'})"
+                + (f", none named {recipe}" if recipe else "")
+                + ": set SERVED_MODEL=<one of them> (make predict-api) or --model"
+            )
+        return self.model
+
     def payload(self, prompt: str) -> dict[str, Any]:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": prompt})

@@ -18,6 +18,20 @@ class RecipeDefaults:
     max_tokens: int | None = None  # its max_new_tokens
     enable_thinking: bool | None = None  # the chat recipe's thinking setting
 
+    def request_max_tokens(self, given: int | None) -> int:
+        """``--max-tokens`` when given, else the predict recipe's ``max_new_tokens``, else :data:`MAX_TOKENS`."""
+        return given or self.max_tokens or MAX_TOKENS
+
+    def request_extra_body(self, given: dict | None) -> dict | None:
+        """``--extra-body`` when given; else, for a recipe with ``enable_thinking: false``, the body that switches
+        thinking off (``vllm serve`` needs it for hybrid Qwen3; LLaMA-Factory's api ignores it); else None."""
+        if given is None and self.enable_thinking is False:
+            return {"chat_template_kwargs": {"enable_thinking": False}}
+        return given
+
+
+MAX_TOKENS = 128  # without --max-tokens and a recipe's max_new_tokens
+
 
 def recipe_defaults(name: str | None, recipe_dir: str | os.PathLike = RECIPE_DIR) -> RecipeDefaults:
     """A missing recipe file says nothing (all None); a file that is not YAML is a ``RecipeError``."""

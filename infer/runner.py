@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,59 @@ class Summary:
     output: Path | None
     error: str | None = None
     no_content: int = 0  # answers without content (null or missing): written with "no_content", counted by eval
+
+    def closing(self, max_tokens: int, progress: Path, limit: int | None) -> tuple[list[str], int]:
+        """What the command says when the run ends (stderr lines) and its exit status: 0 written, 130 interrupted,
+        1 stopped by an error; each time, the answers kept in ``progress`` for a rerun to resume from."""
+        lines = []
+        if self.truncated:
+            lines.append(f"warning: {self.truncated} answers stopped at max_tokens {max_tokens}")
+        if self.no_content:
+            lines.append(
+                f"warning: {self.no_content} answer{'s' if self.no_content > 1 else ''} with no content (null or "
+                'missing in the server\'s answer): written as "predict": "" with "no_content", counted as failed by '
+                "python -m eval"
+            )
+        if self.output is None:
+            why = self.error or "incomplete"
+            lines.append(
+                f"{'error: ' if self.error != 'interrupted' else ''}stopped ({why}): {self.done}/{self.total} "
+                f"done, {self.new} new, kept in {progress}; rerun the same command to resume"
+            )
+            return lines, 130 if self.error == "interrupted" else 1
+        lines.append(f"wrote {self.output}: {self.total} predictions ({self.new} new this run)")
+        if limit is not None:
+            lines.append(f"note: --limit {limit}: the file covers only the first {self.total} records; make report "
+                         "scores it as a partial run (not comparable with complete runs)")  # fmt: skip
+        return lines, 0
+
+
+_interrupted: list[bool] = []  # a first Ctrl-C was seen
+
+
+def on_ctrl_c(signum, frame) -> None:
+    """SIGINT: the first stops the run (KeyboardInterrupt, every answer written so far is kept); a second one, while
+    it stops, exits on the spot (130): the journal holds whole lines only, there is nothing to finish."""
+    if _interrupted:
+        os.write(2, b"stopped at once (a second Ctrl-C); the progress file keeps every answer written so far\n")
+        os._exit(130)
+    _interrupted.append(True)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def ctrl_c_stops_the_run():
+    """:func:`on_ctrl_c` handles SIGINT inside the block (in the main thread; elsewhere Python's default stays).
+    Unlike ``python -m eval`` (:mod:`eval.process`), SIGTERM keeps its default: the journal is appended in whole
+    lines and the final file is replaced atomically, so a process ended anywhere leaves what a rerun resumes from."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main_thread else None
+    _interrupted.clear()
+    try:
+        yield
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 class OutputError(ValueError):

@@ -5,7 +5,8 @@
 3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences), with
    its run record first (``python -m eval.run_record``, as ``make train`` does) for the report's run card
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
-5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
+5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md,
+   then ``python -m eval index`` -> reports/README.md (the two passes of ``make report``)
 
 Usage: ``python scripts/demo.py [--cluener-dir DIR] [--tracker T]`` (without --cluener-dir, the official archive is
 downloaded). Train and predict write their output to saves/demo/logs/; the terminal shows one progress line for each
@@ -37,21 +38,22 @@ from cluener.layout import (  # noqa: E402
     TRAINER_LOG,
     data_file,
     dataset_name,
-    predict_dir,
+    predictions_dir,
     recipe_path,
+    recipe_save_dir,
     run_name,
 )
 from cluener.splits import load_split  # noqa: E402
 from cluener.yaml_files import read_mapping  # noqa: E402
 from doctor.trackers import CHOICES as TRACKERS  # noqa: E402
 from doctor.trackers import tracker_problems  # noqa: E402
-from eval.report import REPORT_FILES  # noqa: E402
+from cluener.layout import REPORT_FILES  # noqa: E402
 
 RECIPE = "demo_tiny_qwen3_full_sft"
 MODEL_DIR = ROOT / SAVES_DIR / "demo" / "tiny-qwen3"
 # The first 16 train sentences (the recipes' max_samples): a split of its own, named for what it is.
 SPLIT_NAME = "train16"
-PREDICT_DIR = predict_dir(RECIPE, SPLIT_NAME)  # the predict recipe's output_dir, under ROOT (the steps' cwd)
+PREDICT_DIR = predictions_dir(recipe_save_dir(RECIPE), SPLIT_NAME)  # the predict recipe's output_dir, under ROOT (the steps' cwd)
 RUN = run_name(RECIPE, SPLIT_NAME)
 BIN = Path(sys.executable).parent
 
@@ -107,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     predictions = PREDICT_DIR / PREDICTIONS_FILE
     step("report", [sys.executable, "-m", "eval", "score", str(predictions), "--gold", str(gold),
                     "--split-name", SPLIT_NAME, "--name", RUN])  # fmt: skip
+    step("index", [sys.executable, "-m", "eval", "index"])
 
     metrics = json.loads((ROOT / REPORTS_DIR / RUN / REPORT_FILES["metrics"]).read_text(encoding="utf-8"))
     print(

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cluener.layout import RECIPE_DIR, SAVES_DIR, RecipeError, read_recipe, recipe_path  # noqa: E402
+from cluener.layout import RECIPE_DIR, RecipeError, read_recipe, recipe_path, recipe_save_dir  # noqa: E402
 
 
 def load(kind: str, recipe: str) -> dict:
@@ -51,7 +51,7 @@ def serve_command(
     recipe's base model and ``saves/<recipe>`` (make gpu-smoke serves the tiny model this way)."""
     train, predict = load("train", recipe), load("predict", recipe)
     max_model_len = int(predict["cutoff_len"]) + int(predict["max_new_tokens"])
-    output = adapter or f"saves/{recipe}"
+    output = adapter or recipe_save_dir(recipe).as_posix()
     if train.get("finetuning_type", "lora") == "lora":
         command = ["vllm", "serve", model or train["model_name_or_path"], "--enable-lora",
                    "--lora-modules", f"{recipe}={output}", "--max-lora-rank", str(train["lora_rank"])]  # fmt: skip
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print:
         print(shlex.join(command))
         return 0
-    adapter = Path(args.adapter) if args.adapter else ROOT / SAVES_DIR / args.recipe
+    adapter = Path(args.adapter) if args.adapter else ROOT / recipe_save_dir(args.recipe)
     if not adapter.is_dir():
         print(f"error: {adapter} not found: train it first (make train RECIPE={args.recipe})", file=sys.stderr)
         return 1

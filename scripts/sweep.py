@@ -35,26 +35,25 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cluener.files import sha256_file  # noqa: E402
 from cluener.layout import (  # noqa: E402
     DATA_DIR,
     MANIFEST,
     REPORTING_SPLIT,
     REPORTS_DIR,
-    SAVES_DIR,
+    SELECTION_SPLIT,
     RECIPE_DIR,
-    check_split,
-    predict_folder,
+    predictions_dir,
     recipe_path,
-    predictions_in,
+    predictions_file,
+    report_dir,
+    report_file,
     run_name,
+    sweep_save_dir,
 )
 from cluener.yaml_files import read_mapping  # noqa: E402
 from eval.metrics import HEADLINE  # noqa: E402
+from eval.run_groups import select_on_val  # noqa: E402
 
-SELECT_SPLIT = check_split("val")  # the model is chosen on val only
-SPLITS = (SELECT_SPLIT, REPORTING_SPLIT)
-SELECT_ON = ("official", "macro_f1")
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin",
                 "model.safetensors.index.json", "pytorch_model.bin.index.json")  # fmt: skip
 MODEL_KEYS = ("adapter_name_or_path", "model_name_or_path")
@@ -154,7 +153,7 @@ class Sweep:
 
     def folder(self, combo: Combo) -> Path:
         """Where the combination trains: a save folder of its own, beside the recipe's."""
-        return Path(SAVES_DIR) / f"{self.recipe}-sweep-{combo.name}"
+        return sweep_save_dir(self.recipe, combo.name)
 
     def run_name(self, combo: Combo, split: str) -> str:
         return run_name(self.folder(combo).name, split)
@@ -179,8 +178,8 @@ class Sweep:
         return True
 
     def predict(self, combo: Combo, split: str) -> Path:
-        out = predict_folder(self.folder(combo), split)
-        pred = self.root / predictions_in(self.folder(combo), split)
+        out = predictions_dir(self.folder(combo), split)
+        pred = self.root / predictions_file(self.folder(combo), split)
         if pred.is_file() and lines_in(pred) == sentence_count(split, self.data_dir):
             self.log(f"{out}: predicted already")
             return pred
@@ -190,20 +189,20 @@ class Sweep:
         return pred
 
     def score(self, combo: Combo, split: str, pred: Path) -> dict:
+        from eval.runs import up_to_date_metrics  # the one up-to-date check, as `make report` makes it
+
         name = self.run_name(combo, split)
-        metrics_path = self.reports / name / "metrics.json"
-        if metrics_path.is_file():
-            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-            if metrics.get("predictions_sha256") == sha256_file(pred):
-                self.log(f"{self.reports / name}/: up to date")
-                return metrics
-        rel = predictions_in(self.folder(combo), split)  # the path as the project names it, under root (cwd)
+        metrics = up_to_date_metrics(pred, report_dir(name, self.reports))
+        if metrics is not None:
+            self.log(f"{self.reports / name}/: up to date")
+            return metrics
+        rel = predictions_file(self.folder(combo), split)  # the path as the project names it, under root (cwd)
         cmd = [sys.executable, "-m", "eval", "score", str(rel), "--split", split,
                "--name", name, "--reports", str(self.reports)]  # fmt: skip
         self.log(f"$ {' '.join(cmd)}")
         if subprocess.run(cmd, cwd=self.root).returncode != 0:
             raise RuntimeError(f"scoring {pred} failed")
-        return json.loads(metrics_path.read_text(encoding="utf-8"))
+        return json.loads(report_file(name, "metrics", self.reports).read_text(encoding="utf-8"))
 
     def run(self) -> dict[str, dict[str, list[dict]]]:
         """``{config: {split: [metrics of each seed]}}``."""
@@ -211,7 +210,7 @@ class Sweep:
         for number, combo in enumerate(self.combos, 1):
             self.log(f"run {number}/{len(self.combos)}: {combo.name}")  # LF's own progress bars follow, unredirected
             self.train(combo)
-            for split in SPLITS:
+            for split in (SELECTION_SPLIT, REPORTING_SPLIT):
                 pred = self.predict(combo, split)
                 results.setdefault(combo.config, {}).setdefault(split, []).append(self.score(combo, split, pred))
         return results
@@ -221,10 +220,9 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def select(results: dict[str, dict[str, list[dict]]]) -> str:
-    """The configuration with the best mean val score (official macro F1): dev is never looked at."""
-    section, field = SELECT_ON
-    return max(results, key=lambda c: mean_sd([m[section][field] for m in results[c]["val"]])[0])
+def select(results: dict[str, dict[str, list[dict]]]) -> str | None:
+    """The configuration selected on val (:func:`eval.run_groups.select_on_val`, as reports/README.md selects)."""
+    return select_on_val({config: [m for runs in by_split.values() for m in runs] for config, by_split in results.items()})
 
 
 def summary(recipe: str, results: dict[str, dict[str, list[dict]]]) -> str:
@@ -232,14 +230,14 @@ def summary(recipe: str, results: dict[str, dict[str, list[dict]]]) -> str:
     lines = [f"sweep {recipe}: mean ± sd over seeds; selected on val official macro F1 (dev not used to choose)"]
     for config, by_split in results.items():
         cells = []
-        for split in SPLITS:
+        for split in (SELECTION_SPLIT, REPORTING_SPLIT):
             for section, field in (score.key.split(".") for score in HEADLINE):  # declared in eval.metrics
                 values = [r[section][field] for r in by_split[split]]
                 m, s = mean_sd(values)
                 spread = f"± {s:.4f}" if len(values) > 1 else "(n = 1)"  # one seed: no sd was measured
                 cells.append(f"{split} {section} {field.split('_')[0]} {m:.4f} {spread}")
         mark = "  <- selected" if config == chosen else ""
-        lines.append(f"  {config} ({len(by_split['val'])} seeds): " + "; ".join(cells) + mark)
+        lines.append(f"  {config} ({len(by_split[SELECTION_SPLIT])} seeds): " + "; ".join(cells) + mark)
     return "\n".join(lines)
 
 

@@ -178,9 +178,11 @@ def _foreign_metrics(content: str) -> Callable[[Ctx], list[str]]:
 
 
 def _foreign_listed(ctx: Ctx, proc) -> None:
+    """The run is scored beside it (a run's report reads that run only); the index pass names it as unreadable."""
+    assert ctx.metrics()["lines"] == GOLD_LINES
+    assert_ok(run_cli(["-m", "eval", "index", "--reports", str(ctx.tmp / "reports")], ctx.tmp))
     index = (ctx.tmp / "reports" / "README.md").read_text(encoding="utf-8")
     assert "foreign" in index and "could not be read" in index
-    assert ctx.metrics()["lines"] == GOLD_LINES
 
 
 def _parse_counts(**expected: int) -> Callable[[Ctx, subprocess.CompletedProcess], None]:
@@ -384,12 +386,12 @@ def test_make_report_scores_every_run_it_can_and_lists_the_failed_ones(tmp_path,
         return [{"prompt": f"{r['instruction']}\n{r['input']}", "predict": predict, "label": r["output"]}
                 for r in dev_records]  # fmt: skip
 
-    write_jsonl(layout.predictions_path("good", split, saves_dir=saves), rows("{}"))
+    write_jsonl(layout.predictions_file(layout.recipe_save_dir("good", saves), split), rows("{}"))
     swapped = rows("{}")
     swapped[0], swapped[1] = swapped[1], swapped[0]
-    write_jsonl(layout.predictions_path("swapped", split, saves_dir=saves), swapped)
-    write_jsonl(layout.predictions_path("short", split, saves_dir=saves), rows("{}")[:-1])
-    odd = layout.predictions_path("odd", split, saves_dir=saves)
+    write_jsonl(layout.predictions_file(layout.recipe_save_dir("swapped", saves), split), swapped)
+    write_jsonl(layout.predictions_file(layout.recipe_save_dir("short", saves), split), rows("{}")[:-1])
+    odd = layout.predictions_file(layout.recipe_save_dir("odd", saves), split)
     write_jsonl(odd, rows("{}"))
     text = odd.read_text(encoding="utf-8").replace('"predict": "{}"', '"predict": "{\\"name\\":[\\"\\ud800\\"]}"', 1)
     odd.write_text(text, encoding="utf-8")
@@ -413,7 +415,7 @@ def test_report_refresh_lists_a_report_it_cannot_read(tmp_path, data_dir, dev_re
     saves, reports = tmp_path / "saves", tmp_path / "reports"
     split = layout.REPORTING_SPLIT
     rows = [{"prompt": f"{r['instruction']}\n{r['input']}", "predict": "{}", "label": r["output"]} for r in dev_records]
-    write_jsonl(layout.predictions_path("good", split, saves_dir=saves), rows)
+    write_jsonl(layout.predictions_file(layout.recipe_save_dir("good", saves), split), rows)
     command = ["-m", "eval", "report", "--saves", str(saves), "--reports", str(reports), "--data-dir", str(data_dir)]
     assert_ok(run_cli(command, tmp_path))
     broken = reports / "broken-dev"

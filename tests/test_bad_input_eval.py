@@ -62,7 +62,7 @@ def _score_read_only(tmp: Path, gold_path: Path, texts: list[str]) -> subprocess
 
 
 def _report_read_only(tmp: Path, gold_path: Path, texts: list[str]) -> subprocess.CompletedProcess:
-    predictions(layout.predictions_path("rec", SPLIT, saves_dir=tmp / "saves"), texts, ["{}"] * 3)
+    predictions(layout.predictions_file(layout.recipe_save_dir("rec", tmp / "saves"), SPLIT), texts, ["{}"] * 3)
     args = ["-m", "eval", "report", "--saves", "saves", "--reports", "reports", "--data-dir", "nodata"]
     return run_read_only(tmp / "reports", args, tmp)
 
@@ -166,7 +166,8 @@ def _absolute_gold(tmp: Path, gold_path: Path, texts: list[str]) -> subprocess.C
     work = tmp / "repo"
     work.mkdir()
     pred = predictions(tmp / "p.jsonl", texts, ["{}"] * 3)
-    return run_cli(score_args(pred, gold_path.resolve()), work)
+    assert_ok(run_cli(score_args(pred, gold_path.resolve()), work))
+    return run_cli(["-m", "eval", "index", "--reports", "reports"], work)
 
 
 def _no_machine_path(tmp: Path, proc) -> None:
@@ -286,7 +287,7 @@ def test_report_finds_a_run_under_a_symlinked_folder_of_saves(tmp_path, dev_reco
     """saves/big -> a folder elsewhere (where big outputs live), with a link back up inside it (a loop): the run
     under the link is scored, the loop is not followed forever, a dangling link is named, not skipped silently."""
     elsewhere = tmp_path / "big_disk" / "big"
-    dev_predictions(layout.predictions_path("big", SPLIT, saves_dir=elsewhere.parent), dev_records)
+    dev_predictions(layout.predictions_file(layout.recipe_save_dir("big", elsewhere.parent), SPLIT), dev_records)
     saves = tmp_path / "saves"
     saves.mkdir()
     (saves / "big").symlink_to(elsewhere)
@@ -324,7 +325,7 @@ def test_report_whose_stdout_reader_is_gone_finishes_its_work(tmp_path, gold):
     pred = predictions(tmp_path / "p.jsonl", texts, ["{}"] * 3)
     for name in ("a", "b"):
         assert_ok(run_cli(score_args(pred, gold_path, name), tmp_path))
-    (tmp_path / "reports" / "README.md").unlink()
+    assert not (tmp_path / "reports" / "README.md").exists()  # score writes its run only
     proc = popen(["-m", "eval", "report", "--saves", "saves", "--reports", "reports", "--refresh"], tmp_path)
     proc.stdout.close()  # the reader is gone before the first line
     err = proc.stderr.read()

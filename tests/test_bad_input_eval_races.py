@@ -1,6 +1,6 @@
 """Faults of the eval commands in time (issue 17): stop signals really sent to a running ``python -m eval score``,
-and commands really started together (a few staggers each): scores of different runs, a report and scores of one
-run, and a writer waiting on the index lock that another process holds."""
+and commands really started together (a few staggers each): scores and indexes of different runs, a report and
+scores of one run, and an index writer waiting on the index lock that another process holds."""
 
 from __future__ import annotations
 
@@ -79,16 +79,21 @@ def _together(commands: list[list[str]], cwd: Path, stagger: float = 0.0) -> lis
 STAGGERS = (0.0, 0.1, 0.2, 0.3, 0.5)  # one attempt each: the windows of two writers overlap at some of them
 
 
+# `python -m eval score RUN...` and then `python -m eval index` with the same --reports, in one process.
+SCORE_THEN_INDEX = ("import sys; from eval.__main__ import main; a = sys.argv[1:]; "
+                    "sys.exit(main(a) or main(['index', '--reports', a[a.index('--reports') + 1]]))")  # fmt: skip
+
+
 def test_concurrent_scores_of_different_runs_are_all_in_the_index(tmp_path, dev_records, data_dir):
-    """Three `eval score` runs of the dev set with different names, started together (a few staggers): every one
-    exits 0 and reports/README.md lists all of them (the index is rescanned and written under a lock)."""
+    """Three `eval score` + `eval index` of the dev set with different names, started together (a few staggers):
+    every one exits 0 and reports/README.md lists all of them (the index is rescanned and written under a lock)."""
     preds = [dev_predictions(tmp_path / f"p{i}.jsonl", dev_records, '{"name":["%s"]}' % i) for i in range(3)]
     names: list[str] = []
     for attempt, stagger in enumerate(STAGGERS):
         batch = [f"r{attempt}_{i}" for i in range(3)]
         names += batch
-        commands = [["-m", "eval", "score", str(pred), "--split", SPLIT, "--data-dir", str(data_dir), "--name",
-                     name, "--reports", "reports"] for pred, name in zip(preds, batch, strict=True)]  # fmt: skip
+        commands = [["-c", SCORE_THEN_INDEX, "score", str(pred), "--split", SPLIT, "--data-dir", str(data_dir),
+                     "--name", name, "--reports", "reports"] for pred, name in zip(preds, batch, strict=True)]  # fmt: skip
         for done in _together(commands, tmp_path, stagger):
             assert_ok(done)
         index = (tmp_path / "reports" / "README.md").read_text(encoding="utf-8").replace("\\", "")
@@ -99,7 +104,7 @@ def test_concurrent_scores_of_different_runs_are_all_in_the_index(tmp_path, dev_
 def test_report_and_score_of_one_run_at_once_both_succeed(tmp_path, dev_records, data_dir):
     """`eval report` and two `eval score` of the same run started together (a few staggers, other predictions each
     time, so all write): all exit 0, none takes another's temp folder as stale, the report is complete."""
-    pred = layout.predictions_path("rec", SPLIT, saves_dir=tmp_path / "saves")
+    pred = layout.predictions_file(layout.recipe_save_dir("rec", tmp_path / "saves"), SPLIT)
     name = layout.run_name("rec", SPLIT)
     report = ["-m", "eval", "report", "--saves", "saves", "--reports", "reports", "--data-dir", str(data_dir)]
     score = ["-m", "eval", "score", str(pred), "--split", SPLIT, "--data-dir", str(data_dir), "--name", name,
@@ -120,21 +125,24 @@ def _sha256(path: Path) -> str:
 
 def test_the_index_is_written_under_a_lock_that_a_second_writer_waits_for(tmp_path, gold):
     """The interleaving that lost a run (a writer whose scan is older than another's index write, writing last)
-    cannot happen: while another process holds the index lock, `eval score` puts its run folder in place and then
-    waits, without writing README.md; once the lock is free it rescans and lists every run."""
+    cannot happen: while another process holds the index lock, `eval score` puts its run folder in place without
+    touching README.md (the run pass needs no lock), and `eval index` waits; once the lock is free it rescans and
+    lists every run."""
     import fcntl
 
     from eval.report import INDEX_LOCK
 
     gold_path, texts = gold
     pred = predictions(tmp_path / "p.jsonl", texts, ["{}"] * 3)
+    index_args = ["-m", "eval", "index", "--reports", "reports"]
     assert_ok(run_cli(score_args(pred, gold_path, "first"), tmp_path))
+    assert_ok(run_cli(index_args, tmp_path))
     index = tmp_path / "reports" / "README.md"
     with open(tmp_path / "reports" / INDEX_LOCK, "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        proc = popen(score_args(pred, gold_path, "second"), tmp_path)
-        while proc.poll() is None and not (tmp_path / "reports" / "second" / "metrics.json").is_file():
-            time.sleep(0.05)
+        assert_ok(run_cli(score_args(pred, gold_path, "second"), tmp_path))
+        assert (tmp_path / "reports" / "second" / "metrics.json").is_file()
+        proc = popen(index_args, tmp_path)
         time.sleep(1.0)
         assert proc.poll() is None, "wrote the index without the lock"
         assert "[second]" not in index.read_text(encoding="utf-8")

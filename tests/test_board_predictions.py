@@ -26,7 +26,7 @@ import pytest
 from llm_assets import cli_env, llamafactory_cli, make_lora_adapter
 from make_project import copy_front_door, make
 
-from cluener.layout import DATA_DIR, DATASET_INFO, REPORTS_DIR, dataset_name, predictions_path, run_name
+from cluener.layout import DATA_DIR, DATASET_INFO, REPORTS_DIR, dataset_name, predictions_file, recipe_save_dir, run_name
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +119,7 @@ def test_make_report_scores_vllm_infer_output(workdir, tiny_qwen3, adapter, boar
     (workdir / "generated_predictions.jsonl").write_text("".join(lines), encoding="utf-8")  # its default save_name
     result = make(workdir, "report", "PRED=generated_predictions.jsonl", "RUN=tiny_vllm")
     assert f"{REPORTS_DIR}/tiny_vllm/ (dev, PARTIAL: {SAMPLES} OF 1343 SENTENCES)" in result.stdout
-    readme_path = workdir / predictions_path(RECIPE, "dev", "vllm")  # --save_name as the README gives it
+    readme_path = workdir / predictions_file(recipe_save_dir(RECIPE), "dev", "vllm")  # --save_name as the README gives it
     readme_path.parent.mkdir(parents=True)
     readme_path.write_text("".join(lines), encoding="utf-8")
     make(workdir, "report")

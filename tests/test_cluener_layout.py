@@ -28,7 +28,7 @@ def test_splits_in_one_order_and_dataset_names_round_trip():
 
 
 def test_predictions_and_runs_follow_one_rule():
-    path = layout.predictions_path("r", "dev", layout.API_SUFFIX)
+    path = layout.predictions_file(layout.recipe_save_dir("r"), "dev", layout.API_SUFFIX)
     assert path == Path("saves/r/predict_dev_api/generated_predictions.jsonl")
     assert layout.parse_predictions_path(path, Path("saves")) == ("dev", "r-dev_api")
     assert layout.parse_predictions_path(Path("saves/r/predict_dev/generated_predictions.jsonl"), Path("saves")) == (
@@ -37,7 +37,7 @@ def test_predictions_and_runs_follow_one_rule():
     )
     for bad in ("saves/r/predict_gold/generated_predictions.jsonl", "saves/r/x/predict_dev/generated_predictions.jsonl"):
         assert layout.parse_predictions_path(Path(bad), Path("saves")) is None
-    assert layout.predictions_in("saves/enc", "test") == Path("saves/enc/predict_test/generated_predictions.jsonl")
+    assert layout.predictions_file("saves/enc", "test") == Path("saves/enc/predict_test/generated_predictions.jsonl")
     assert layout.parse_predictions_path(Path("reports/r/predict_dev/generated_predictions.jsonl"), Path("saves")) is None
     assert layout.check_run_name("a-dev_api") == "a-dev_api"
     for bad in ("..", "a/b", "", "-x"):
@@ -62,7 +62,7 @@ def query(*args: str) -> subprocess.CompletedProcess:
 def test_cli_answers_the_makefile_queries():
     guided = ["--recipe", "qwen3_1.7b_lora_sft_guided", "--split", "test"]
     assert query("dataset", *guided).stdout == "cluener_guided_test\n"
-    assert query("predict-dir", *guided).stdout == "saves/qwen3_1.7b_lora_sft_guided/predict_test\n"
+    assert query("predictions-dir", *guided).stdout == "saves/qwen3_1.7b_lora_sft_guided/predict_test\n"
     assert query("predictions", *guided).stdout == (
         "saves/qwen3_1.7b_lora_sft_guided/predict_test/generated_predictions.jsonl\n"
     )
@@ -74,7 +74,7 @@ def test_cli_answers_the_makefile_queries():
 def test_predictions_paths_parse_whichever_form_they_are_written_in(tmp_path, monkeypatch):
     """A predictions path and its saves folder may each be relative, absolute or reached through a symlink."""
     monkeypatch.chdir(tmp_path)
-    pred = layout.predictions_path("r", "dev")
+    pred = layout.predictions_file(layout.recipe_save_dir("r"), "dev")
     pred.parent.mkdir(parents=True)
     pred.touch()
     (tmp_path / "link").symlink_to(tmp_path, target_is_directory=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from cluener.layout import DATA_DIR, REPORTING_SPLIT, SAVES_DIR, data_file, dataset_name, predictions_path
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, SAVES_DIR, data_file, dataset_name, predictions_file, recipe_save_dir
 from llm_assets import free_port
 from make_project import build_tiny_qwen3, check_make, copy_front_door, make, make_command
 
@@ -340,7 +340,7 @@ def test_zero3_lora_adapter_exports_and_predicts(project, zero3_lora, ref_lora):
     make(root, "predict", f"RECIPE={LORA}", f"SPLIT={REPORTING_SPLIT}",
          f"ARGS=model_name_or_path={tiny} bf16=false max_samples=8 max_new_tokens=8 "
          "preprocessing_num_workers=null dataloader_num_workers=0 per_device_eval_batch_size=8", env=cpu_env())  # fmt: skip
-    rows = (root / predictions_path(LORA, REPORTING_SPLIT)).read_text(encoding="utf-8").splitlines()
+    rows = (root / predictions_file(recipe_save_dir(LORA), REPORTING_SPLIT)).read_text(encoding="utf-8").splitlines()
     dev = json.loads(data_file(dataset_name(REPORTING_SPLIT), root / DATA_DIR).read_text(encoding="utf-8"))
     assert len(rows) == 8
     assert [dev[i]["input"] in json.loads(row)["prompt"] for i, row in enumerate(rows)] == [True] * 8

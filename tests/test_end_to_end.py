@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_path, run_name
+from cluener.layout import DATA_DIR, REPORTS_DIR, data_file, dataset_name, predictions_file, recipe_save_dir, run_name
 from make_project import build_tiny_qwen3, copy_front_door, make, make_command
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,7 @@ def test_train_writes_a_lora_adapter(trained):
 @pytest.fixture(scope="module")
 def predicted(workdir, trained, tiny) -> Path:
     make(workdir, "predict", f"RECIPE={RECIPE}", f"ARGS={overrides(tiny, 'max_new_tokens=12')}")
-    return workdir / predictions_path(RECIPE, "dev")
+    return workdir / predictions_file(recipe_save_dir(RECIPE), "dev")
 
 
 def test_predict_writes_one_line_per_dev_sentence(predicted, data):
@@ -222,7 +222,7 @@ def test_make_chat_asks_a_bare_sentence_as_the_training_prompt(workdir, demo):
     predict answered it (the same user turn: the instruction, a newline, the sentence). LLaMA-Factory's own chat
     (RAW=1) with the same bare lines asks something else, and answers otherwise."""
     demo_recipe = "demo_tiny_qwen3_full_sft"  # make demo's run (the demo fixture)
-    predictions = workdir / predictions_path(demo_recipe, "train16")
+    predictions = workdir / predictions_file(recipe_save_dir(demo_recipe), "train16")
     rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
     sentences = [r["input"] for r in json.loads(data_file(dataset_name("train"), workdir / DATA_DIR).read_text())[:16]]
     stdin = "".join(f"{s}\n" for s in sentences) + "exit\n"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import sys
 
 import pytest
 
@@ -69,7 +72,7 @@ def test_score_writes_every_file(dev_run):
     assert names == {"report.md", "metrics.json", "f1_per_class.png", "cluener_predict.json", "details.jsonl"}
     assert (dev_run / "f1_per_class.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(dev_run.glob(".*.tmp"))
-    assert (dev_run.parent / "README.md").is_file()
+    assert not (dev_run.parent / "README.md").exists()  # score writes its run only; the index is its own pass
 
 
 def test_metrics_json_has_the_documented_fields(dev_run):
@@ -161,15 +164,15 @@ def test_a_report_without_a_family_is_not_up_to_date(dev_run, tmp_path):
     """`make report` scores again a report of the same predictions that predates a metric family."""
     import shutil
 
-    from eval.runs import is_up_to_date
+    from eval.runs import up_to_date_metrics
 
     pred = dev_run.parent.parent / "pred.jsonl"
     folder = shutil.copytree(dev_run, tmp_path / dev_run.name)
-    assert is_up_to_date(pred, folder)
+    assert up_to_date_metrics(pred, folder) is not None
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     del metrics["semeval"]
     (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
-    assert not is_up_to_date(pred, folder)
+    assert up_to_date_metrics(pred, folder) is None
 
 
 def test_published_figures_are_compared_on_their_own_metric_and_split():
@@ -182,7 +185,7 @@ def test_published_figures_are_compared_on_their_own_metric_and_split():
     }
     text = "\n".join(
         comparison_section(
-            {**metrics, "parse": {"failed": 0, "hallucinated": 0}, "official": {**metrics["official"]}}, baselines, []
+            {**metrics, "parse": {"failed": 0, "hallucinated": 0}, "official": {**metrics["official"]}}, baselines
         )
     )
     assert "| official macro F1 | 0.7970 | 0.5000 | -0.2970 |" in text  # LLM row, official macro
@@ -190,20 +193,78 @@ def test_published_figures_are_compared_on_their_own_metric_and_split():
     assert "| span micro F1 | 0.8076 | 0.7000 | -0.1076 |" in text
     assert "| official macro F1 | 0.7882 | — (published on test) | — |" in text
     val = "\n".join(
-        comparison_section({**metrics, "split": "val", "parse": {"failed": 0, "hallucinated": 0}}, baselines, [])
+        comparison_section({**metrics, "split": "val", "parse": {"failed": 0, "hallucinated": 0}}, baselines)
     )
     assert "Not compared: the baselines are dev figures and this run is on val." in val
     assert "| span micro F1 | 0.8076 | — (published on dev) | — |" in val
 
 
-def test_other_runs_are_compared(tmp_path, dev_run, dev_records, data_dir):
-    reports = dev_run.parent
+class OpenedFiles:
+    """Every path this process opens while recording (the ``open`` audit event: ``open()``, ``Path.open``,
+    ``io.open``, ``os.open``), to prove what a command reads. An audit hook cannot be removed: it records only
+    inside ``with``."""
+
+    hooked = False
+    active: list[str] | None = None
+
+    def __enter__(self) -> list[str]:
+        if not OpenedFiles.hooked:
+            sys.addaudithook(OpenedFiles._hook)
+            OpenedFiles.hooked = True
+        OpenedFiles.active = []
+        return OpenedFiles.active
+
+    def __exit__(self, *exc) -> None:
+        OpenedFiles.active = None
+
+    @staticmethod
+    def _hook(event: str, args: tuple) -> None:
+        if event == "open" and OpenedFiles.active is not None and isinstance(args[0], (str, bytes, os.PathLike)):
+            OpenedFiles.active.append(os.fsdecode(args[0]))
+
+
+def test_writing_a_run_reads_that_run_only(tmp_path, dev_run, dev_records, data_dir):
+    """A run's report.md is a function of that run alone: beside another scored run and two broken ones (a
+    malformed metrics.json, a details.jsonl cut short), score opens no file of theirs and writes, byte for byte, the
+    report.md it writes into an empty reports/."""
+    pred = write_jsonl(tmp_path / "gold.jsonl", (lf_row(r, r["output"]) for r in dev_records))
+    alone, crowded = tmp_path / "alone", tmp_path / "crowded"
+    assert score(pred, "--split", "dev", "--name", "gold-dev", "--reports", alone, "--data-dir", data_dir) == 0
+    shutil.copytree(dev_run, crowded / "noisy-dev")
+    shutil.copytree(dev_run, crowded / "malformed-dev")
+    (crowded / "malformed-dev" / "metrics.json").write_text("{not json", encoding="utf-8")
+    shutil.copytree(dev_run, crowded / "cut-dev")
+    (crowded / "cut-dev" / "details.jsonl").write_text('{"text": "cut sh', encoding="utf-8")
+    with OpenedFiles() as opened:
+        assert score(pred, "--split", "dev", "--name", "gold-dev", "--reports", crowded, "--data-dir", data_dir) == 0
+    others = [p for p in opened if any(f"{os.sep}{run}{os.sep}" in p for run in ("noisy-dev", "malformed-dev", "cut-dev"))]
+    assert others == [], others
+    assert any(p.endswith(f"{os.sep}gold.jsonl") for p in opened)  # the recording saw the run's own reads
+    report = (crowded / "gold-dev" / "report.md").read_text(encoding="utf-8")
+    assert report == (alone / "gold-dev" / "report.md").read_text(encoding="utf-8")
+    assert "noisy-dev" not in report and "could not be read" not in report
+    assert "[reports/README.md](../README.md)" in report  # where the other runs are
+    assert not (crowded / "README.md").exists()
+
+
+def test_the_index_pass_lists_every_run_with_its_significance(tmp_path, dev_run, dev_records, data_dir, capsys):
+    """``python -m eval index``: every run, the best of the split marked, each other run's paired test against it,
+    and a run that cannot be read named (never a failure of the pass)."""
+    reports = tmp_path / "reports"
     pred = write_jsonl(tmp_path / "gold.jsonl", (lf_row(r, r["output"]) for r in dev_records))
     assert score(pred, "--split", "dev", "--name", "gold-dev", "--reports", reports, "--data-dir", data_dir) == 0
-    report = (reports / "gold-dev" / "report.md").read_text(encoding="utf-8")
-    assert "| noisy-dev |" in report and "| **gold-dev** (this run) | 1.0000 | 1.0000 |" in report
+    shutil.copytree(dev_run, reports / "noisy-dev")
+    shutil.copytree(dev_run, reports / "malformed-dev")
+    (reports / "malformed-dev" / "metrics.json").write_text("{not json", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["index", "--reports", str(reports)]) == 0
+    assert capsys.readouterr().out == f"wrote {reports / 'README.md'}\n"
     index = (reports / "README.md").read_text(encoding="utf-8")
     assert index.index("[gold-dev]") < index.index("[noisy-dev]")  # best official macro first
+    rows = {line.split("](")[0].lstrip("| ["): line for line in index.splitlines() if line.startswith("| [")}
+    assert rows["gold-dev"].rstrip(" |").endswith("best run")
+    assert re.search(r"macro -0\.\d{4} \(p 0\.\d{3}\\\*\)", rows["noisy-dev"]), rows["noisy-dev"]  # significantly worse (* escaped)
+    assert "malformed-dev/metrics.json" in index and "could not be read" in index
 
 
 def test_gold_file_option_recognises_the_official_dev_file(tmp_path, dev_records):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,43 @@ def test_a_wrong_size_is_one_clear_line():
     assert "qwen2.5_7b_lora_sft" in make_n("train-qwen25").stdout
     assert "qwen3_8b_lora_sft" in make_n("train-qwen3", "SIZE=8b").stdout
     assert make_n("train-qwen25", "SIZE=8b", check=False).returncode != 0  # an 8b Qwen2.5 does not exist
+
+
+def size_table(path: Path = ROOT / "yaml_configs" / "sizes.txt") -> list[list[str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize(("size", "family", "recipe"), size_table())
+def test_every_size_of_the_table_is_a_recipe_with_its_twins(size, family, recipe):
+    for kind in ("train", "predict", "chat", "merge"):
+        assert (ROOT / RECIPE_DIR / kind / f"{recipe}.yaml").is_file(), (kind, recipe)
+    out = make_n("train", f"SIZE={size}").stdout
+    assert f"yaml_configs/train/{recipe}.yaml" in out, out
+    assert f"{size} " in make_n("help").stdout.split("SIZE=<")[1].split(f"({family})")[0]
+
+
+def test_a_model_size_is_added_in_one_place(tmp_path):
+    """One line in yaml_configs/sizes.txt is a new size for every target, `make help` and the error for a wrong
+    size; a line that is not three columns is one clear error naming the file and line."""
+    shutil.copy2(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copytree(ROOT / "yaml_configs", tmp_path / "yaml_configs")
+    table = tmp_path / "yaml_configs" / "sizes.txt"
+
+    def make_copy(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-n", "--no-print-directory", f"VENV={VENV}", f"--old-file={VENV}/.installed",
+                               *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    with table.open("a", encoding="utf-8") as handle:
+        handle.write("32b     Qwen3    qwen3_32b_lora_sft\n")
+    assert "yaml_configs/train/qwen3_32b_lora_sft.yaml" in make_copy("train", "SIZE=32b").stdout
+    assert "SIZE=<0.6b 1.7b 4b 8b 32b (Qwen3)" in make_copy("help").stdout
+    assert "is not one of 0.6b 1.7b 4b 8b 32b (Qwen3)" in make_copy("predict", "SIZE=9b").stderr
+    with table.open("a", encoding="utf-8") as handle:
+        handle.write("14b Qwen3\n")
+    broken, line = make_copy("help"), len(table.read_text(encoding="utf-8").splitlines())
+    assert broken.returncode != 0
+    assert f"yaml_configs/sizes.txt:{line}: expected three columns: size family recipe" in broken.stderr, broken.stderr
 
 
 def test_precision_switch_for_gpus_without_bf16():

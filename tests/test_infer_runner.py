@@ -47,3 +47,22 @@ def test_run_stops_on_a_hard_error_and_resumes_past_a_torn_line(stub, tmp_path):
     progress = read_progress(sidecar, records)  # torn tail gone, every line valid, each index once
     assert sorted(progress.done) == list(range(10)) and not progress.dropped_tail
     assert [body["messages"][-1]["content"] for body in stub.requests].count(records[4].prompt) == 2
+
+
+def test_the_closing_lines_and_exit_status_say_how_the_run_ended(tmp_path):
+    from pathlib import Path
+
+    from infer.runner import Summary
+
+    progress = tmp_path / "generated_predictions.progress.jsonl"
+    lines, status = Summary(3, 3, 2, 1, Path("out.jsonl"), no_content=1).closing(64, progress, limit=3)
+    assert status == 0
+    assert lines[0] == "warning: 1 answers stopped at max_tokens 64"
+    assert lines[1].startswith("warning: 1 answer with no content")
+    assert lines[2] == "wrote out.jsonl: 3 predictions (2 new this run)"
+    assert lines[3].startswith("note: --limit 3: the file covers only the first 3 records")
+    lines, status = Summary(3, 1, 1, 0, None, error="interrupted").closing(64, progress, limit=None)
+    assert (status, lines) == (130, [f"stopped (interrupted): 1/3 done, 1 new, kept in {progress}; rerun the same "
+                                     "command to resume"])  # fmt: skip
+    lines, status = Summary(3, 1, 1, 0, None, error="disk full").closing(64, progress, limit=None)
+    assert status == 1 and lines[0].startswith("error: stopped (disk full): 1/3 done")

@@ -35,7 +35,7 @@ from llm_assets import (
     qwen_tokenizer_dir,
 )
 
-from cluener.layout import DATA_DIR, SPLITS, data_file, dataset_name, dataset_parts, predict_dir
+from cluener.layout import DATA_DIR, SPLITS, data_file, dataset_name, dataset_parts, predictions_dir, recipe_save_dir
 from cluener.prompts import build_prompt
 
 RECIPES = ROOT / "yaml_configs"
@@ -190,10 +190,10 @@ def test_predict_recipe(base):
     assert cfg["do_sample"] is False and cfg.get("num_beams", 1) == 1, "greedy decoding"
     assert cfg["max_new_tokens"] == 128
     assert cfg["eval_dataset"] == dataset_name("dev", variant)
-    assert cfg["output_dir"] == predict_dir(base, "dev").as_posix()
+    assert cfg["output_dir"] == predictions_dir(recipe_save_dir(base), "dev").as_posix()
     assert "deepspeed" not in cfg, "predict_with_generate is incompatible with ZeRO-3"
     assert cfg["bf16"] is True
-    assert f"eval_dataset={dataset_name('test', variant)} output_dir={predict_dir(base, 'test').as_posix()}" in raw
+    assert f"eval_dataset={dataset_name('test', variant)} output_dir={predictions_dir(recipe_save_dir(base), 'test').as_posix()}" in raw
     assert "# GPU memory" in raw or "GPU memory: about" in raw
 
 

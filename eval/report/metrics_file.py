@@ -1,4 +1,5 @@
-"""What a run's ``metrics.json`` holds, the report's file names, and reading every run and the published baselines.
+"""What a run's ``metrics.json`` holds, and reading every run and the published baselines (the report's file names
+are :mod:`cluener.layout`'s: ``REPORT_FILES``).
 
 A score is named by its field in ``metrics.json`` (``section.name``), declared once with its label in
 :data:`eval.metrics.SCORES`; each metric family writes its own section (:data:`eval.metrics.FAMILIES`: ``official``,
@@ -18,20 +19,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cluener.layout import REPORT_FILES
 from eval.bootstrap import DESCRIPTION as BOOTSTRAP, run_intervals
 from eval.metrics import FAMILIES, SCORE, SCORES
 from eval.run_card import LOSS_CURVE_FILE, has_loss_curve
 from eval.scoring import Run
 
 BASELINES_PATH = Path(__file__).resolve().parents[1] / "baselines.json"
-REPORT_FILES = {
-    "report": "report.md",
-    "metrics": "metrics.json",
-    "chart": "f1_per_class.png",
-    "predictions": "cluener_predict.json",
-    "details": "details.jsonl",
-}
-INDEX_FILE = "README.md"  # reports/README.md: every run
 
 
 def load_baselines(path: str | Path = BASELINES_PATH) -> dict:

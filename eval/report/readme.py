@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cluener.layout import REPORTING_SPLIT, SPLITS
+from cluener.layout import REPORT_FILES, REPORTING_SPLIT, SPLITS
 
 from eval.compare import SIGNIFICANCE_LEGEND
 from eval.partial import is_partial, note
@@ -13,7 +13,7 @@ from eval.metrics import SCORES
 from eval.run_groups import render_groups
 
 from .markdown import fmt, md, table
-from .metrics_file import REPORT_FILES, metric_value
+from .metrics_file import metric_value
 
 
 def split_rank(split: str) -> tuple[int, str]:

@@ -1,5 +1,5 @@
-"""The sections of a run's ``report.md``, each a pure function of the metrics dict (what ``metrics.json`` holds),
-the published baselines (``eval/baselines.json``) and the other runs' metrics.
+"""The sections of a run's ``report.md``, each a pure function of the run's metrics dict (what ``metrics.json``
+holds) and the published baselines (``eval/baselines.json``): never of another run (those are reports/README.md's).
 
 A new section is a function here returning its lines, placed in :func:`render_report`.
 """
@@ -7,18 +7,16 @@ A new section is a function here returning its lines, placed in :func:`render_re
 from __future__ import annotations
 
 import json
-from typing import Sequence
 
 from cluener.labels import LABELS
-from eval.compare import SIGNIFICANCE_LEGEND
+from cluener.layout import INDEX_FILE, REPORT_FILES
 from eval.partial import is_partial, note
 from eval.run_card import LOSS_CURVE_FILE, render_card
 from eval.scoring import ERROR_CATEGORIES, ERROR_DESCRIPTIONS, NONE
 
 from .markdown import code, md, table
-from .metrics_file import REPORT_FILES
 from .tables import (
-    family_tables, macro_note, per_class_table, published_table, runs_table, span_baselines_table, summary_table,
+    family_tables, macro_note, per_class_table, published_table, span_baselines_table, summary_table,
 )  # fmt: skip
 
 
@@ -184,20 +182,18 @@ def card_section(metrics: dict) -> list[str]:
     return render_card(metrics.get("run_card"), metrics["files"].get("loss_curve") and LOSS_CURVE_FILE)
 
 
-def comparison_section(
-    metrics: dict, baselines: dict, other_runs: Sequence[dict], significance: dict | None = None
-) -> list[str]:
-    """This run against the published baselines (each on its own metric and split) and against the other runs."""
-    name, split = metrics["name"], metrics["split"]
+def comparison_section(metrics: dict, baselines: dict) -> list[str]:
+    """This run against the published baselines, each on its own metric and split. The other runs, and this run
+    against the best of its split, are the index's (reports/README.md): a report reads its own run only."""
+    split = metrics["split"]
     lines = ["## Comparison", ""]
     ref = baselines["span_dev"]
-    same_split = [r for r in other_runs if r.get("split") == split and r.get("span") and r["name"] != name]
 
     # 1. The BERT-family reference table: dev, span F1 per class.
     lines += [f"### Span F1 per class against the BERT-family baselines ({ref['split']})", ""]
     if split == ref["split"]:
         lines += [
-            span_baselines_table(metrics, ref, same_split),
+            span_baselines_table(metrics, ref, ()),
             "",
             f"Source: {md(ref['source'])}. Baseline figures have two decimals as published.",
             "",
@@ -214,25 +210,17 @@ def comparison_section(
         f"Source: `eval/baselines.json`, from {md(baselines['source'])}. CLUENER test labels are not public: test "
         "figures come from the leaderboard (submit `cluener_predict.json` of a test run).",
         "",
+        f"### Other runs on {split}",
+        "",
+        f"Every run, and this one against the best run of its split (paired bootstrap), is in the index "
+        f"[reports/{INDEX_FILE}](../{INDEX_FILE}) (`make report`, or `python -m eval index`).",
+        "",
     ]
-
-    # 3. Other runs on the same split.
-    lines += [f"### Runs under reports/ on {split}", "", runs_table(metrics, same_split, significance), ""]
-    if significance:
-        lines += [SIGNIFICANCE_LEGEND, ""]
-    others = sorted(r["name"] for r in other_runs if r.get("split") != split)
-    if others:
-        lines += [f"Runs on other splits, not compared: {md(', '.join(others))}.", ""]
     return lines
 
 
-def render_report(
-    metrics: dict,
-    baselines: dict,
-    other_runs: Sequence[dict] = (),
-    problems: Sequence[str] = (),
-    significance: dict | None = None,
-) -> str:
+def render_report(metrics: dict, baselines: dict) -> str:
+    """report.md of one run: a function of its metrics dict and the published baselines only."""
     lines = [
         f"# {md(metrics['name'])}: CLUENER2020 NER evaluation ({metrics['split']})",
         "",
@@ -267,7 +255,5 @@ def render_report(
     lines += _parse_section(metrics)
     lines += _errors_section(metrics)
     lines += card_section(metrics)
-    lines += comparison_section(metrics, baselines, other_runs, significance)
-    if problems:
-        lines += ["Reports that could not be read:", "", *(f"- {md(p)}" for p in problems), ""]
+    lines += comparison_section(metrics, baselines)
     return "\n".join(lines).rstrip() + "\n"
