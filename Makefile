@@ -113,7 +113,7 @@ wheelhouse: ## Every wheel an offline machine needs: WHEELHOUSE=<dir> [TARGET_PY
 	  --platform $(TARGET_PLATFORM) $(if $(TARGET_TORCH),--target-torch $(TARGET_TORCH))
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
-	$(PY) -m cluener.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
+	$(PY) -m dataprep.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 check-data:
 	@test -f data/manifest.json || { echo "error: no prepared data; run 'make data' first" >&2; exit 1; }
@@ -213,7 +213,7 @@ doctor: $(STAMP) check-recipe ## Can this machine run RECIPE (default SIZE=4b)? 
 
 train: $(STAMP) check-launch check-data check-recipe check-offload check-train ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	@# run_command.json in the output folder (recipe, overrides, commit, versions, hardware): the report's run card
-	$(LAUNCH_ENV) $(PY) -m eval.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
+	$(LAUNCH_ENV) $(PY) -m provenance.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 
 SWEEP = $(PY) scripts/sweep.py --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \

@@ -33,7 +33,7 @@ from cluener.files import atomic_write_json
 from cluener.reader import Example
 from cluener.splits import load_split
 from eval.metrics import score_spans
-from eval.run_record import git_state, hardware, versions
+from provenance.run_record import git_state, hardware, versions
 
 from .config import CONFIG_FILE, ConfigError, EncoderConfig, load_config
 from .data import IGNORE, CharVocab, Collator, Encoding, TooLongError, bert_encoding, char_encoding, encode_examples

@@ -1,9 +1,9 @@
 """`make demo`: the whole chain on CPU with a tiny Qwen3, through the real front doors.
 
-1. data: CLUENER -> data/*.json + dataset_info.json (``python -m cluener.build``)
+1. data: CLUENER -> data/*.json + dataset_info.json (``python -m dataprep.build``)
 2. model: a tiny random Qwen3 with a small BPE trained on the data (``scripts/tiny_qwen.py``)
 3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences), with
-   its run record first (``python -m eval.run_record``, as ``make train`` does) for the report's run card
+   its run record first (``python -m provenance.run_record``, as ``make train`` does) for the report's run card
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
 5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
 
@@ -72,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     logs = ROOT / SAVES_DIR / "demo" / "logs"
 
-    data_cmd = [sys.executable, "-m", "cluener.build"]
+    data_cmd = [sys.executable, "-m", "dataprep.build"]
     if args.cluener_dir:
         data_cmd += ["--cluener-dir", os.path.abspath(args.cluener_dir)]  # the steps run in ROOT, not here
     step("data", data_cmd)
     step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
                         str(data_file(dataset_name("train")))])  # fmt: skip
     # as `make train` does: run_command.json (recipe, config, commit, versions, hardware) for the report's run card
-    step("record", [sys.executable, "-m", "eval.run_record", str(recipe_path("train", RECIPE))])
+    step("record", [sys.executable, "-m", "provenance.run_record", str(recipe_path("train", RECIPE))])
     step("train", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("train", RECIPE))], logs / "train.log")
     step("predict", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("predict", RECIPE))],
          logs / "predict.log")  # fmt: skip

@@ -75,7 +75,7 @@ def cluener_dir() -> Path:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, cluener_dir) -> dict:
     """`make data`'s build into a temp project root (data/ + dataset_info.json): splits, manifest, datasets, root."""
-    from cluener.build import build
+    from dataprep.build import build
 
     root = tmp_path_factory.mktemp("project")
     result = build(str(cluener_dir), root / "data", root / "dataset_info.json")

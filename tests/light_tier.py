@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 LIGHT_TIER = os.environ.get("CLUENER_LIGHT_TIER") == "1"
-LIGHT_PACKAGES = ("cluener", "infer", "eval")
+LIGHT_PACKAGES = ("cluener", "dataprep", "provenance", "infer", "eval")
 # What the light environment (requirements-light.txt) does not have; a light module importing one is a bug.
 HEAVY_IMPORTS = ("torch", "transformers", "llamafactory", "deepspeed", "peft", "trl", "vllm", "torchcrf")
 HEAVY_MODULES = {
