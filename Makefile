@@ -109,7 +109,7 @@ TARGET_TORCH    ?=
 WHEELHOUSE_PYTHON ?= python$(TARGET_PYTHON)
 wheelhouse: ## Every wheel an offline machine needs: WHEELHOUSE=<dir> [TARGET_PYTHON=3.12 TARGET_PLATFORM=... TARGET_TORCH=2.11.0]
 	@test -n "$(WHEELHOUSE)" || { echo "error: make wheelhouse needs WHEELHOUSE=<dir>" >&2; exit 1; }
-	$(WHEELHOUSE_PYTHON) scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
+	$(WHEELHOUSE_PYTHON) -m scripts.wheelhouse --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
 	  --platform $(TARGET_PLATFORM) $(if $(TARGET_TORCH),--target-torch $(TARGET_TORCH))
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
@@ -119,7 +119,7 @@ check-data:
 	@test -f data/manifest.json || { echo "error: no prepared data; run 'make data' first" >&2; exit 1; }
 
 tokens: $(STAMP) check-data ## Token cost per split with the real Qwen BPE (mean/max prompt, target, cutoff_len)
-	$(PY) benchmarks/token_stats.py
+	$(PY) -m benchmarks.token_stats
 
 # vLLM's own loaders for the CPU tests (tests/test_vllm_loaders.py): unpacked beside the venv, never a serving setup.
 VLLM_LOADERS := .cache/vllm-loaders/.installed
@@ -139,16 +139,16 @@ test-light: ## The torch-free tests on PYTHON_VERSION=3.12|3.13 (python3.X on PA
 	bash scripts/test_light.sh $(PYTHON_VERSION)
 
 demo: $(STAMP) ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report
-	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
+	$(PY) -m scripts.demo $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make report` over 4-16 runs, `make demo` wall time
-	$(PY) benchmarks/token_stats.py
-	$(PY) benchmarks/bench_score.py
-	$(PY) benchmarks/bench_report.py
-	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
+	$(PY) -m benchmarks.token_stats
+	$(PY) -m benchmarks.bench_score
+	$(PY) -m benchmarks.bench_report
+	$(PY) -m benchmarks.bench_demo $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 check-launch:
-	@$(PY) scripts/check_launch.py $(LAUNCH_SET)
+	@$(PY) -m scripts.check_launch $(LAUNCH_SET)
 
 # ZeRO-3 offload: DeepSpeed compiles its CPU Adam on first use, against a CUDA toolkit (headers, libcurand) when
 # torch sees a GPU; on a machine without one it compiles it with g++ alone (tests/test_distributed.py runs it).
@@ -216,7 +216,7 @@ train: $(STAMP) check-launch check-data check-recipe check-offload check-train #
 	$(LAUNCH_ENV) $(PY) -m provenance.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(ARGS)
 
-SWEEP = $(PY) scripts/sweep.py --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
+SWEEP = $(PY) -m scripts.sweep --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
 	  --train-args "$(TRAIN_ARGS)" --predict-args "$(PREDICT_ARGS)"
 sweep: $(STAMP) check-data check-recipe check-sweep ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
 	$(SWEEP)
@@ -244,7 +244,7 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	$(PY) -m eval score $(call layout,predictions,test) --split test --name $(call layout,run-name,test)
 
 chat: $(STAMP) check-recipe check-chat ## Interactive check of RECIPE's adapter (LLaMA-Factory's CLI chat; type exit or end the input to quit)
-	$(PY) scripts/chat.py yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+	$(PY) -m scripts.chat yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
@@ -254,7 +254,7 @@ api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on A
 	  $(LFCLI) api yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
-	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
+	$(PY) -m scripts.serve_vllm $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
 
 gpu-smoke: $(STAMP) check-gpu-smoke ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
 	bash scripts/gpu_smoke.sh "$(VENV)"
@@ -276,5 +276,5 @@ report: $(STAMP) ## Score every predictions file under saves/ without a report; 
 STEPS       ?=
 BENCH_OUT   ?= reports/gpu-bench
 bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [BENCH_OUT=reports/gpu-bench]
-	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) \
+	$(PY) -m benchmarks.bench_gpu --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) \
 	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))

@@ -14,7 +14,7 @@ For each recipe (every GPU recipe of yaml_configs/train, or those named):
    and the table to ``BENCH_OUT/README.md``, LF's log beside it (``<recipe>.trainer_log.jsonl``); the built model
    and the run folder (saves/bench-gpu/<recipe>) are removed.
 
-Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--out reports/gpu-bench]``
+Usage: ``python -m benchmarks.bench_gpu [--recipes R ...] [--steps 30] [--dry-run] [--out reports/gpu-bench]``
 """
 
 from __future__ import annotations
@@ -27,15 +27,14 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+from benchmarks.bench_gpu_metrics import markdown, optimizer_steps, read_log, steady_state, summarise
+from benchmarks.qwen_shapes import build_meta, count_params, hf_config, recipe_model, shape_of
+
+from cluener.files import atomic_write_json, atomic_write_text
+from cluener.layout import DATA_DIR, SAVES_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "benchmarks")]
-
-import yaml  # noqa: E402
-from bench_gpu_metrics import markdown, optimizer_steps, read_log, steady_state, summarise  # noqa: E402
-from qwen_shapes import build_meta, count_params, hf_config, recipe_model, shape_of  # noqa: E402
-
-from cluener.files import atomic_write_json, atomic_write_text  # noqa: E402
-from cluener.layout import DATA_DIR, SAVES_DIR  # noqa: E402
 
 TRAIN_DIR = ROOT / "yaml_configs" / "train"
 DRY_SHRINK = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -76,7 +75,7 @@ def check_params(recipe: str):
 def build_model(shape, out_dir: Path, dry_run: bool) -> Path:
     """Random weights of ``shape`` (shrunken, fp32, CPU for the dry run; full, bf16, on the GPU otherwise) + real BPE."""
     import torch
-    from tiny_qwen import build_tokenizer
+    from scripts.tiny_qwen import build_tokenizer
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     if out_dir.exists():
@@ -152,7 +151,7 @@ def gpu_name_and_context() -> tuple[str | None, float | None]:
 
 def padding_for(config: dict, batch: int) -> tuple[float, int]:
     """Measured padding efficiency of micro-batches of ``batch`` with the recipe's own knob (benchmarks/padding.py)."""
-    from padding import batches_efficiency, cut_lengths, grouped_order, pair_lengths, random_order
+    from benchmarks.padding import batches_efficiency, cut_lengths, grouped_order, pair_lengths, random_order
 
     lengths = cut_lengths(pair_lengths(config), int(config["cutoff_len"]))
     order = grouped_order(lengths, batch) if config.get("group_by_length") else random_order(len(lengths))

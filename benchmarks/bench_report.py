@@ -6,7 +6,7 @@ temporary folder and scored by one fresh ``python -m eval report`` into an empty
 re-renders the significance of every run of its split against the best one, so the cost per run grows with N
 unless those paired tests are reused.
 
-Usage: ``python benchmarks/bench_report.py [--data-dir data] [--runs 4 8 16]``; prints N, the wall time and the
+Usage: ``python -m benchmarks.bench_report [--data-dir data] [--runs 4 8 16]``; prints N, the wall time and the
 time per run.
 """
 
@@ -21,12 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.bench_score import DEV_FILE, lf_line, noisy
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_path
 
-from bench_score import DEV_FILE, lf_line, noisy  # noqa: E402
-from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_path  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:

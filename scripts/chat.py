@@ -6,7 +6,7 @@ comes out as an ``EOFError`` traceback. Here the end of the input closes the cha
 (exit 130); either way the process ends without the teardown that can abort around LLaMA-Factory's event-loop
 thread (:func:`leave`). The arguments are ``llamafactory-cli chat``'s: ``RECIPE.yaml [key=value ...]``.
 
-Usage: ``python scripts/chat.py yaml_configs/chat/RECIPE.yaml [key=value ...]``
+Usage: ``python -m scripts.chat yaml_configs/chat/RECIPE.yaml [key=value ...]``
 """
 
 from __future__ import annotations

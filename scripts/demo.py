@@ -7,7 +7,7 @@
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
 5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md
 
-Usage: ``python scripts/demo.py [--cluener-dir DIR]`` (without it, the official archive is downloaded).
+Usage: ``python -m scripts.demo [--cluener-dir DIR]`` (without it, the official archive is downloaded).
 """
 
 from __future__ import annotations
@@ -20,11 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cluener.files import atomic_write_jsonl  # noqa: E402
-from cluener.layout import (  # noqa: E402
+from cluener.files import atomic_write_jsonl
+from cluener.layout import (
     DATA_DIR,
     PREDICTIONS_FILE,
     REPORTS_DIR,
@@ -35,8 +32,10 @@ from cluener.layout import (  # noqa: E402
     recipe_path,
     run_name,
 )
-from cluener.splits import load_split  # noqa: E402
-from eval.report import REPORT_FILES  # noqa: E402
+from cluener.splits import load_split
+from eval.report import REPORT_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RECIPE = "demo_tiny_qwen3_full_sft"
 MODEL_DIR = ROOT / SAVES_DIR / "demo" / "tiny-qwen3"
@@ -76,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cluener_dir:
         data_cmd += ["--cluener-dir", os.path.abspath(args.cluener_dir)]  # the steps run in ROOT, not here
     step("data", data_cmd)
-    step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
+    step("tiny model", [sys.executable, "-m", "scripts.tiny_qwen", str(MODEL_DIR), "--small-bpe-corpus",
                         str(data_file(dataset_name("train")))])  # fmt: skip
     # as `make train` does: run_command.json (recipe, config, commit, versions, hardware) for the report's run card
     step("record", [sys.executable, "-m", "provenance.run_record", str(recipe_path("train", RECIPE))])

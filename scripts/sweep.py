@@ -31,12 +31,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from cluener.files import sha256_file  # noqa: E402
-from cluener.layout import (  # noqa: E402
+from cluener.files import sha256_file
+from cluener.layout import (
     DATA_DIR,
     MANIFEST,
     REPORTING_SPLIT,
@@ -49,7 +45,9 @@ from cluener.layout import (  # noqa: E402
     predictions_in,
     run_name,
 )
-from cluener.yaml_files import read_mapping  # noqa: E402
+from cluener.yaml_files import read_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SELECT_SPLIT = check_split("val")  # the model is chosen on val only
 SPLITS = (SELECT_SPLIT, REPORTING_SPLIT)

@@ -14,7 +14,7 @@ RECIPE = "qwen3_4b_instruct2507_lora_sft"
 
 def chat(tiny_qwen3, adapter, stdin: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "scripts/chat.py", f"yaml_configs/chat/{RECIPE}.yaml", f"model_name_or_path={tiny_qwen3}",
+        [sys.executable, "-m", "scripts.chat", f"yaml_configs/chat/{RECIPE}.yaml", f"model_name_or_path={tiny_qwen3}",
          f"adapter_name_or_path={adapter}", "max_new_tokens=8", "infer_dtype=float32"],
         cwd=ROOT, env=cli_env(), input=stdin, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
@@ -34,4 +34,4 @@ def test_an_ended_input_closes_the_chat_without_a_traceback(tiny_qwen3, tmp_path
 def test_make_chat_runs_the_wrapper():
     dry = subprocess.run(["make", "--old-file=.venv/.installed", "-n", "chat", f"RECIPE={RECIPE}"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
-    assert f"scripts/chat.py yaml_configs/chat/{RECIPE}.yaml" in dry.stdout
+    assert f"-m scripts.chat yaml_configs/chat/{RECIPE}.yaml" in dry.stdout
