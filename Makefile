@@ -98,6 +98,10 @@ help: ## List the targets
 
 $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh $(if $(BYO_PATH),scripts/byoe.py scripts/pins.py)
 	BYO_PYTHON=$(BYO_PATH) WHEELHOUSE=$(WHEELHOUSE) bash scripts/install.sh $(VENV)
+	@# This repository's packages, editable, without dependencies (the pins above are the set): the console commands
+	@# of pyproject.toml (cluener-data, cluener-eval, ...) beside the make targets. Not into a BYO_PYTHON environment.
+	$(if $(BYO_PATH),,$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || { rm -f $(STAMP); exit 1; })
 
 setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU); BYO_PYTHON=, WHEELHOUSE=
 
