@@ -34,6 +34,7 @@ HEAVY_MODULES = {
     "test_chat.py": "LLaMA-Factory's CLI chat on the tiny Qwen3 (torch, transformers, peft)",
     "test_byoe.py": "a pretend GPU image: a Python with torch, set up from a wheelhouse (LLaMA-Factory, transformers)",
     "test_distributed.py": "DeepSpeed ZeRO-2/3 through make train (torch, LLaMA-Factory)",
+    "test_encoder_config.py": "the encoder configs through transformers' HfArgumentParser (imports torch)",
     "test_encoder_tags.py": "imports torch (the CRF tagger's tags)",
     "test_encoder_train.py": "trains the BERT / BiLSTM-CRF taggers (torch, transformers)",
     "test_end_to_end.py": "the whole chain through llamafactory-cli",
