@@ -109,6 +109,10 @@ help: ## List the targets
 
 $(STAMP): requirements.txt requirements-common.txt requirements-cpu.txt scripts/install.sh $(if $(BYO_PATH),scripts/byoe.py scripts/pins.py)
 	BYO_PYTHON=$(BYO_PATH) WHEELHOUSE=$(WHEELHOUSE) bash scripts/install.sh $(VENV)
+	@# This repository's packages, editable, without dependencies (the pins above are the set): the console commands
+	@# of pyproject.toml (cluener-data, cluener-eval, ...) beside the make targets. Not into a BYO_PYTHON environment.
+	$(if $(BYO_PATH),,$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || { rm -f $(STAMP); exit 1; })
 
 setup: $(STAMP) ## Create .venv and install (GPU set when nvidia-smi works, else the CPU set; never a CUDA torch on CPU); BYO_PYTHON=, WHEELHOUSE=
 
@@ -120,17 +124,17 @@ TARGET_TORCH    ?=
 WHEELHOUSE_PYTHON ?= python$(TARGET_PYTHON)
 wheelhouse: ## Every wheel an offline machine needs: WHEELHOUSE=<dir> [TARGET_PYTHON=3.12 TARGET_PLATFORM=... TARGET_TORCH=2.11.0]
 	@test -n "$(WHEELHOUSE)" || { echo "error: make wheelhouse needs WHEELHOUSE=<dir>" >&2; exit 1; }
-	$(WHEELHOUSE_PYTHON) scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
+	$(WHEELHOUSE_PYTHON) -m scripts.wheelhouse --dest $(WHEELHOUSE) --python-version $(TARGET_PYTHON) \
 	  --platform $(TARGET_PLATFORM) $(if $(TARGET_TORCH),--target-torch $(TARGET_TORCH))
 
 data: $(STAMP) ## CLUENER -> data/cluener_*.json + dataset_info.json (download, or CLUENER_DIR=<dir>), print round trip
-	$(PY) -m cluener.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
+	$(PY) -m dataprep.build --seed $(SEED) --val-size $(VAL_SIZE) $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 check-data:
 	@test -f data/manifest.json || { echo "error: no prepared data; run 'make data' first" >&2; exit 1; }
 
 tokens: $(STAMP) check-data ## Token cost per split with the real Qwen BPE (mean/max prompt, target, cutoff_len)
-	$(PY) benchmarks/token_stats.py
+	$(PY) -m benchmarks.token_stats
 
 # vLLM's own loaders for the CPU tests (tests/test_vllm_loaders.py): unpacked beside the venv, never a serving setup.
 VLLM_LOADERS := .cache/vllm-loaders/.installed
@@ -150,16 +154,16 @@ test-light: ## The torch-free tests on PYTHON_VERSION=3.12|3.13 (python3.X on PA
 	bash scripts/test_light.sh $(PYTHON_VERSION)
 
 demo: $(STAMP) check-tracker ## The whole chain on CPU with a tiny Qwen3: data -> train -> predict -> report (progress on the terminal, TensorBoard logs)
-	$(PY) scripts/demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)") $(if $(TRACKER),--tracker $(TRACKER))
+	$(PY) -m scripts.demo $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)") $(if $(TRACKER),--tracker $(TRACKER))
 
 bench: $(STAMP) check-data ## Benchmarks: token statistics, scoring speed, `make report` over 4-16 runs, `make demo` wall time
-	$(PY) benchmarks/token_stats.py
-	$(PY) benchmarks/bench_score.py
-	$(PY) benchmarks/bench_report.py
-	$(PY) benchmarks/bench_demo.py $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
+	$(PY) -m benchmarks.token_stats
+	$(PY) -m benchmarks.bench_score
+	$(PY) -m benchmarks.bench_report
+	$(PY) -m benchmarks.bench_demo $(if $(CLUENER_DIR),--cluener-dir "$(CLUENER_DIR)")
 
 check-launch:
-	@$(PY) scripts/check_launch.py $(LAUNCH_SET)
+	@$(PY) -m scripts.check_launch $(LAUNCH_SET)
 
 # ZeRO-3 offload: DeepSpeed compiles its CPU Adam on first use, against a CUDA toolkit (headers, libcurand) when
 # torch sees a GPU; on a machine without one it compiles it with g++ alone (tests/test_distributed.py runs it).
@@ -228,10 +232,10 @@ doctor: $(STAMP) check-recipe ## Can this machine run RECIPE (default SIZE=4b)? 
 
 train: $(STAMP) check-launch check-data check-recipe check-tracker check-offload check-train ## Train any recipe: make train RECIPE=qwen3_8b_lora_sft_ds3
 	@# run_command.json in the output folder (recipe, overrides, commit, versions, hardware): the report's run card
-	$(LAUNCH_ENV) $(PY) -m eval.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS)
+	$(LAUNCH_ENV) $(PY) -m provenance.run_record yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS)
 	$(LAUNCH_ENV) $(LFCLI) train yaml_configs/train/$(RECIPE).yaml $(PRECISION_ARGS) $(TRACKER_ARGS) $(ARGS)
 
-SWEEP = $(PY) scripts/sweep.py --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
+SWEEP = $(PY) -m scripts.sweep --recipe '$(RECIPE)' --seeds "$(SEEDS)" --grid "$(GRID)" --args "$(ARGS)" \
 	  --train-args "$(TRAIN_ARGS)" --predict-args "$(PREDICT_ARGS)"
 sweep: $(STAMP) check-data check-recipe check-tracker check-sweep ## Seeds x GRID: make sweep RECIPE=R SEEDS="42 43 44" GRID="learning_rate=1e-4,2e-4" (val selects)
 	$(SWEEP)
@@ -260,7 +264,7 @@ submit: $(STAMP) check-recipe ## Leaderboard file for the test split: predict SP
 	$(PY) -m eval index
 
 chat: $(STAMP) check-recipe check-chat ## Type a sentence, get RECIPE's entities (the recipe's instruction is added; RAW=1: LF's free chat); exit or end the input to quit
-	$(PY) scripts/chat.py $(if $(RAW),--raw) yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
+	$(PY) -m scripts.chat $(if $(RAW),--raw) yaml_configs/chat/$(RECIPE).yaml $(INFER_DTYPE_ARGS) $(ARGS)
 
 export: $(STAMP) check-recipe check-export ## Merge RECIPE's LoRA adapter into the base model (saves/RECIPE/merged)
 	$(LFCLI) export yaml_configs/merge/$(RECIPE).yaml $(ARGS)
@@ -271,10 +275,10 @@ api: $(STAMP) check-recipe check-api ## OpenAI-compatible server for RECIPE on A
 
 webui: $(STAMP) ## LLaMA Board (llamafactory-cli webui) on WEBUI_HOST:WEBUI_PORT (127.0.0.1:7860), this repository's datasets listed (Data dir .)
 	GRADIO_SERVER_NAME=$(WEBUI_HOST) GRADIO_SERVER_PORT=$(WEBUI_PORT) GRADIO_ANALYTICS_ENABLED=False \
-	  PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) scripts/webui.py
+	  PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m scripts.webui
 
 serve-vllm: $(STAMP) check-recipe check-serve-vllm ## vLLM server for RECIPE's adapter (GPU; vLLM 0.11.0 is in the GPU set): --max-model-len, --max-lora-rank from the recipe
-	$(PY) scripts/serve_vllm.py $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
+	$(PY) -m scripts.serve_vllm $(RECIPE) --host $(API_HOST) --port $(API_PORT) --precision $(PRECISION)
 
 gpu-smoke: $(STAMP) check-gpu-smoke ## What a GPU user runs first (<= 10 min): tiny Qwen3 through LoRA, ZeRO-3, predict, export, vLLM, QLoRA; a pass/fail table
 	bash scripts/gpu_smoke.sh "$(VENV)"
@@ -310,13 +314,13 @@ LIGER       ?=
 STEPS       ?=
 BENCH_OUT   ?= reports/gpu-bench
 bench-gpu: $(STAMP) check-data ## Speed + memory of every training recipe (or SIZE/RECIPE) on its real shape: [STEPS=30] [DRY_RUN=1: CPU] [LIGER=1: + enable_liger_kernel] [BENCH_OUT=reports/gpu-bench]
-	$(PY) benchmarks/bench_gpu.py --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) $(if $(LIGER),--liger) \
+	$(PY) -m benchmarks.bench_gpu --out "$(BENCH_OUT)" $(if $(STEPS),--steps $(STEPS)) $(if $(DRY_RUN),--dry-run) $(if $(LIGER),--liger) \
 	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))
 
 # make bench-predict (benchmarks/bench_predict.py): LF predict and LF api (vLLM where installed) on dev, the same shaped
 # models, generation lengths forced to the gold targets' token lengths; LIMIT=<n>: the first n dev sentences.
 LIMIT       ?=
 bench-predict: $(STAMP) check-data ## Prediction sentences/s on dev (LF predict, LF api, vLLM) on each recipe's real shape at the gold lengths: [SIZE|RECIPE] [DRY_RUN=1: CPU] [LIMIT=] [BENCH_OUT]
-	$(PY) benchmarks/bench_predict.py --out "$(BENCH_OUT)" $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(LIMIT)) \
+	$(PY) -m benchmarks.bench_predict --out "$(BENCH_OUT)" $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(LIMIT)) \
 	  --concurrency $(CONCURRENCY) --api-concurrency $(API_CONCURRENCY) \
 	  $(if $(or $(SIZE),$(filter command line,$(origin RECIPE))),--recipes $(RECIPE))

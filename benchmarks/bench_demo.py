@@ -1,6 +1,6 @@
 """Time `make demo` (the whole CPU chain: data -> tiny model -> train -> predict -> report) as a user runs it.
 
-Usage: ``python benchmarks/bench_demo.py [--cluener-dir DIR] [--repeat N]``; prints the wall time of each run and
+Usage: ``python -m benchmarks.bench_demo [--cluener-dir DIR] [--repeat N]``; prints the wall time of each run and
 the machine's core count. The goal is under 5 minutes on 2 cores. The demo's own lines (its steps and their progress,
 cluener/progress.py) are passed through as they come, indented, so the minutes of training are not silent.
 """

@@ -18,7 +18,7 @@ For each recipe (every GPU recipe of yaml_configs/train, or those named):
    tokens/s, mfu and peak memory under ``liger_kernel``; in a dry run (or without liger-kernel) that is null and
    ``liger_kernel_reason`` says why.
 
-Usage: ``python benchmarks/bench_gpu.py [--recipes R ...] [--steps 30] [--dry-run] [--liger] [--out reports/gpu-bench]``
+Usage: ``python -m benchmarks.bench_gpu [--recipes R ...] [--steps 30] [--dry-run] [--liger] [--out reports/gpu-bench]``
 """
 
 from __future__ import annotations
@@ -31,15 +31,14 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+from benchmarks.bench_gpu_metrics import markdown, optimizer_steps, read_log, steady_state, summarise
+from benchmarks.qwen_shapes import build_meta, count_params, hf_config, recipe_model, shape_of
+
+from cluener.files import atomic_write_json, atomic_write_text
+from cluener.layout import DATA_DIR, SAVES_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "benchmarks")]
-
-import yaml  # noqa: E402
-from bench_gpu_metrics import markdown, optimizer_steps, read_log, steady_state, summarise  # noqa: E402
-from qwen_shapes import build_meta, count_params, hf_config, recipe_model, shape_of  # noqa: E402
-
-from cluener.files import atomic_write_json, atomic_write_text  # noqa: E402
-from cluener.layout import DATA_DIR, SAVES_DIR  # noqa: E402
 
 TRAIN_DIR = ROOT / "yaml_configs" / "train"
 DRY_SHRINK = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -83,7 +82,7 @@ def build_model(shape, out_dir: Path, dry_run: bool, lora: dict | None = None) -
     ``lora`` ({"r": rank, "alpha": alpha}): also a LoRA adapter on every linear layer (PEFT's default init) in
     ``out_dir.parent / "adapter"``, for the predict recipes that load one."""
     import torch
-    from tiny_qwen import build_tokenizer
+    from scripts.tiny_qwen import build_tokenizer
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     if out_dir.exists():
@@ -164,7 +163,7 @@ def gpu_name_and_context() -> tuple[str | None, float | None]:
 
 def padding_for(config: dict, batch: int) -> tuple[float, int]:
     """Measured padding efficiency of micro-batches of ``batch`` with the recipe's own knob (benchmarks/padding.py)."""
-    from padding import batches_efficiency, cut_lengths, grouped_order, pair_lengths, random_order
+    from benchmarks.padding import batches_efficiency, cut_lengths, grouped_order, pair_lengths, random_order
 
     lengths = cut_lengths(pair_lengths(config), int(config["cutoff_len"]))
     order = grouped_order(lengths, batch) if config.get("group_by_length") else random_order(len(lengths))

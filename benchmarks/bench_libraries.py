@@ -1,7 +1,7 @@
 """Measure two well-kept libraries against the hand-written code they could replace, on this project's own cases.
 
-    python benchmarks/bench_libraries.py target   # json-repair vs the lenient reader of cluener/target.py
-    python benchmarks/bench_libraries.py client   # the openai SDK vs the HTTP part of infer/client.py
+    PYTHONPATH=tests python -m benchmarks.bench_libraries target   # json-repair vs cluener/target.py's reader
+    python -m benchmarks.bench_libraries client                    # the openai SDK vs infer/client.py's HTTP part
 
 Neither library is a dependency of the project (the measurements are why); install them into a scratch
 environment that sees the project's packages, e.g.::
@@ -9,7 +9,7 @@ environment that sees the project's packages, e.g.::
     python -m venv /tmp/libs && .venv/bin/python -c "import site; print(site.getsitepackages()[0])" \\
         > /tmp/libs/lib/python3.11/site-packages/project.pth
     /tmp/libs/bin/pip install json-repair==0.64.4 openai==3.51.0
-    /tmp/libs/bin/python benchmarks/bench_libraries.py target
+    PYTHONPATH=tests /tmp/libs/bin/python -m benchmarks.bench_libraries target
 
 ``target`` runs the recovery cases of tests/test_cluener_target.py (expected status and entities), every prefix of
 every dev target (a model output cut short: how many complete gold strings are kept, how many cut strings are
@@ -29,7 +29,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
 def need(module: str, pin: str):
@@ -45,7 +44,11 @@ def need(module: str, pin: str):
 def bench_target() -> None:
     json_repair = need("json_repair", "json-repair==0.64.4")
     import cluener.target as target
-    import test_cluener_target as cases_module
+
+    try:  # the test cases themselves, with tests/ on PYTHONPATH (the project edits no sys.path)
+        import test_cluener_target as cases_module
+    except ModuleNotFoundError:
+        sys.exit("error: bench_libraries target reads tests/test_cluener_target.py: run it with PYTHONPATH=tests")
     from cluener.layout import RAW_FILES
     from cluener.reader import read_cluener
     from conftest import SHARED_CLUENER

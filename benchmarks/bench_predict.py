@@ -23,7 +23,7 @@ For each recipe (every GPU recipe with a predict recipe, or those named):
    projected minutes of ``make predict`` and ``make predict-api`` on dev and test (how, in predict_lengths.py and in
    ``projection`` of the JSON). The built model and the runs (saves/bench-predict/<recipe>) are removed.
 
-Usage: ``python benchmarks/bench_predict.py [--recipes R ...] [--dry-run] [--limit N] [--buckets B] [--out DIR]``
+Usage: ``python -m benchmarks.bench_predict [--recipes R ...] [--dry-run] [--limit N] [--buckets B] [--out DIR]``
 """
 
 from __future__ import annotations
@@ -41,11 +41,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "benchmarks")]
-
-from bench_gpu import BenchError, build_model, check_params, gpu_recipes, load_recipe  # noqa: E402
-from predict_lengths import (  # noqa: E402
+from benchmarks.bench_gpu import BenchError, build_model, check_params, gpu_recipes, load_recipe
+from benchmarks.predict_lengths import (
     batches,
     buckets,
     fit_batch_seconds,
@@ -54,9 +51,11 @@ from predict_lengths import (  # noqa: E402
     project_dataset_order,
 )
 
-from cluener.files import atomic_write_json, atomic_write_text  # noqa: E402
-from cluener.layout import DATA_DIR, SAVES_DIR, data_file, dataset_for_split, read_recipe  # noqa: E402
-from cluener.prompts import build_prompt  # noqa: E402
+from cluener.files import atomic_write_json, atomic_write_text
+from cluener.layout import DATA_DIR, SAVES_DIR, data_file, dataset_for_split, read_recipe
+from cluener.prompts import build_prompt
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SERVER_START_TIMEOUT = 1800.0  # an 8B model in bf16 (or vLLM's graph capture) loads in minutes, not seconds
 REQUEST_TIMEOUT = 600.0

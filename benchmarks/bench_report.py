@@ -5,7 +5,7 @@ For each N of ``--runs``, N predictions files of the dev set (1343 lines; the se
 temporary folder and scored by one fresh ``python -m eval report`` into an empty reports folder: the run pass (each
 run's report from that run alone), then the index pass (every run against the best of the split, once).
 
-Usage: ``python benchmarks/bench_report.py [--data-dir data] [--runs 4 8 16]``; prints N, the wall time and the
+Usage: ``python -m benchmarks.bench_report [--data-dir data] [--runs 4 8 16]``; prints N, the wall time and the
 time per run.
 """
 
@@ -20,12 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.bench_score import DEV_FILE, lf_line, noisy
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_file, recipe_save_dir
 
-from bench_score import DEV_FILE, lf_line, noisy  # noqa: E402
-from cluener.layout import DATA_DIR, REPORTING_SPLIT, predictions_file, recipe_save_dir  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:

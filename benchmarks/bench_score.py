@@ -6,7 +6,7 @@ boundary and type errors, hallucinations and unparseable lines). Each is scored 
 call includes importing matplotlib) and as a fresh ``python -m eval score`` process (interpreter start
 included). The budget is 2 s per run.
 
-Usage: ``python benchmarks/bench_score.py [--data-dir data] [--budget 2.0] [--keep DIR]``. It measures: a timing
+Usage: ``python -m benchmarks.bench_score [--data-dir data] [--budget 2.0] [--keep DIR]``. It measures: a timing
 over budget is printed as such, and the exit status is 1 only when scoring itself fails.
 """
 
@@ -21,11 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from cluener.layout import DATA_DIR, REPORTING_SPLIT, data_file, dataset_name
+from eval.__main__ import main as eval_main
 
-from cluener.layout import DATA_DIR, REPORTING_SPLIT, data_file, dataset_name  # noqa: E402
-from eval.__main__ import main as eval_main  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DEV_FILE = data_file(dataset_name(REPORTING_SPLIT), "")  # relative to --data-dir
 

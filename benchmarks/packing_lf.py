@@ -17,7 +17,7 @@ itself, as ``llamafactory-cli train`` prepares a training run (``get_train_args`
   ``neat_packing`` keeps examples apart (block-diagonal mask, positions restarted); plain ``packing`` only restarts
   positions, so an example attends to the ones packed before it.
 
-Usage: ``python benchmarks/packing_lf.py [--recipe R] [--cutoffs 256 512 1024] [--loss-packs 4] [--json OUT]``
+Usage: ``python -m benchmarks.packing_lf [--recipe R] [--cutoffs 256 512 1024] [--loss-packs 4] [--json OUT]``
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.bench_gpu import build_model, check_params, load_recipe
+
+from cluener.files import atomic_write_json
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "benchmarks")]
-
-from bench_gpu import build_model, check_params, load_recipe  # noqa: E402
-
-from cluener.files import atomic_write_json  # noqa: E402
 
 UNCHANGED = 1e-4  # fp32: the same example alone and in its pack agree to rounding
 

@@ -12,7 +12,7 @@ Then, per knob, what LLaMA-Factory / transformers would put in each micro-batch:
   pack padded to C. Both pack the same tokens; ``neat_packing`` adds a block-diagonal mask and restarts positions,
   so each example's loss is what it was alone, while plain ``packing`` lets examples attend to each other.
 
-Usage: ``python benchmarks/padding.py [--recipes R ...] [--cutoffs 256 512 1024] [--batch 16] [--json OUT]``
+Usage: ``python -m benchmarks.padding [--recipes R ...] [--cutoffs 256 512 1024] [--batch 16] [--json OUT]``
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+from cluener.layout import DATA_DIR, data_file
+from cluener.prompts import build_prompt
 
-from cluener.layout import DATA_DIR, data_file  # noqa: E402
-from cluener.prompts import build_prompt  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 PAD_MULTIPLE = 8  # LF's SFT collator pads to a multiple of 8 when training
 SEED = 42
@@ -46,7 +45,7 @@ def pair_lengths(config: dict, data_dir: Path = ROOT / DATA_DIR) -> list[tuple[i
     """(prompt, target) token counts of every train example through the recipe's template, before any cut."""
     from llamafactory.data import get_template_and_fix_tokenizer
     from llamafactory.hparams import DataArguments
-    from tiny_qwen import build
+    from scripts.tiny_qwen import build
     from transformers import AutoTokenizer
 
     path = data_file(config["dataset"], data_dir)

@@ -4,7 +4,7 @@ Per split and prompt variant: mean / max tokens of the prompt (instruction + inp
 converter joins them), of the target, and of the whole templated sequence through LLaMA-Factory's own template
 (what ``cutoff_len`` bounds, including the chat markup and the end-of-turn token).
 
-Usage: ``python benchmarks/token_stats.py [--data-dir data] [--template qwen3_nothink] [--splits ...]``
+Usage: ``python -m benchmarks.token_stats [--data-dir data] [--template qwen3_nothink] [--splits ...]``
 Run ``make data`` first.
 """
 
@@ -16,13 +16,11 @@ import statistics
 import sys
 from pathlib import Path
 
+from cluener.layout import DATA_DIR, SPLITS, data_file, dataset_name
+from cluener.prompts import PROMPTS, build_prompt
+from scripts.tiny_qwen import build
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from tiny_qwen import build  # noqa: E402
-
-from cluener.layout import DATA_DIR, SPLITS, data_file, dataset_name  # noqa: E402
-from cluener.prompts import PROMPTS, build_prompt  # noqa: E402
 
 
 def load_records(path: Path) -> list[dict]:

@@ -58,7 +58,7 @@ DATA_DIR = "data"
 RAW_DIR = "raw"  # under DATA_DIR: where the official archive is downloaded
 MANIFEST = "manifest.json"
 # Under DATA_DIR: each build's complete files in sets/<set>/, and the pointer current -> sets/<set> that
-# data/<name>.json and data/manifest.json link through (switched atomically: cluener/publish.py).
+# data/<name>.json and data/manifest.json link through (switched atomically: dataprep/publish.py).
 DATA_SETS = "sets"
 CURRENT_SET = "current"
 DATASET_INFO = "dataset_info.json"  # LLaMA-Factory's registry, in the project root

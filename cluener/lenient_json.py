@@ -52,7 +52,7 @@ class LenientReader:
     Each character is read at most once, and nesting is capped, so it runs in linear time and cannot overflow.
 
     Kept instead of json-repair (0.64.4, measured in its place on this module's tests and the dev targets:
-    ``python benchmarks/bench_libraries.py target``): json-repair gets 35 of the 41 recovery cases of
+    ``PYTHONPATH=tests python -m benchmarks.bench_libraries target``): json-repair gets 35 of the 41 recovery cases of
     tests/test_cluener_target.py right (this reader 41): it drops full-width ``｛“name”：［…］｝`` output, calls
     ``对不起 {`` and ``{"name":[`` repaired, and completes cut strings. Cut at every character, the 1,343 dev targets
     give 10,225 invented strings (``浙商银`` for ``浙商银行``) with json-repair, 0 here; and it is superlinear on

@@ -2,8 +2,8 @@
 
 A raw line is ``{"text": ..., "label": {TYPE: {ENTITY_STRING: [[start, end], ...]}}}`` with an *inclusive* ``end``
 (test lines are ``{"id": N, "text": ...}``). Inside this project an :class:`Entity` uses Python slice bounds:
-``end`` is exclusive, so ``text[start:end]`` is the mention. Locating, downloading and verifying the official
-release is :mod:`cluener.download`.
+``end`` is exclusive, so ``text[start:end]`` is the mention. Verifying the official
+release is :mod:`cluener.release`; locating and downloading it, the data build's ``dataprep.download``.
 
 Every line is checked; a bad line raises :class:`CluenerFormatError` naming file, line number and problem.
 Nothing is dropped or repaired.

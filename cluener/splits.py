@@ -1,39 +1,21 @@
 """The project's splits and where their gold lives.
 
-``train`` / ``val`` come from the official train file with a seeded split (val keeps source order); ``dev`` is the
-official dev set (the reporting set, never trained on); ``test`` is the official unlabelled test set.
-``make data`` records the source folder, seed and val lines in ``data/manifest.json`` so that the eval package
+``train`` / ``val`` come from the official train file with a seeded split (val keeps source order; ``make data``
+draws it); ``dev`` is the official dev set (the reporting set, never trained on); ``test`` is the official
+unlabelled test set. ``make data`` records the source folder, seed and val lines in ``data/manifest.json`` so that the eval package
 finds the same gold later. Split names and file names are :mod:`cluener.layout`'s.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .download import SHA256, official_split, verify_sources
 from .files import sha256_file
 from .layout import CUSTOM_SPLIT, DATA_DIR, LABELLED_SPLITS, MANIFEST, RAW_FILES, check_split
 from .reader import Example, read_cluener
-
-
-def split_train_val(examples: list[Example], seed: int, val_size: int) -> tuple[list[Example], list[Example]]:
-    """Seeded split of the official train file; both parts keep source order.
-
-    >>> from cluener.reader import Example
-    >>> exs = [Example(text=str(i), line=i + 1) for i in range(10)]
-    >>> train, val = split_train_val(exs, seed=1, val_size=3)
-    >>> len(train), len(val), [e.line for e in val] == sorted(e.line for e in val)
-    (7, 3, True)
-    """
-    if not 0 < val_size < len(examples):
-        raise ValueError(f"val_size must be between 1 and {len(examples) - 1}, got {val_size}")
-    chosen = set(random.Random(seed).sample(range(len(examples)), val_size))
-    train = [ex for i, ex in enumerate(examples) if i not in chosen]
-    val = [ex for i, ex in enumerate(examples) if i in chosen]
-    return train, val
+from .release import SHA256, official_split, verify_sources
 
 
 class ManifestError(ValueError):

@@ -34,9 +34,9 @@ from cluener.reader import Example
 from cluener.splits import load_split
 from doctor.trackers import tracker_problems
 from eval.metrics import score_spans
-from eval.run_record import git_state, hardware, versions
+from provenance.run_record import git_state, hardware, versions
 
-from .config import CONFIG_FILE, ConfigError, EncoderConfig, load_config
+from .config import CONFIG_FILE, ConfigError, EncoderConfig, keys_help, load_config
 from .data import IGNORE, CharVocab, Collator, Encoding, TooLongError, bert_encoding, char_encoding, encode_examples
 from .model import CrfTagger, build_model
 from .predict import write_predictions
@@ -261,7 +261,8 @@ def run(cfg: EncoderConfig, command: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m encoder_ner.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m encoder_ner.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=keys_help(),
     )
     parser.add_argument("config", help="yaml_configs/encoder/<name>.yaml")
     parser.add_argument("overrides", nargs="*", help="key=value (any config key)")

@@ -15,7 +15,6 @@ Modules, one job each:
 - ``split_match`` the split of a predictions file that names none: the one whose sentences its prompts hold
 - ``partial``     a run of fewer lines than its split: scored on the sentences it covers, and said so everywhere
 - ``quoting``     how much untrusted text (model output) a report or an error line quotes, and saying it was cut
-- ``run_record``  ``python -m eval.run_record``: how a training run was started (``run_command.json``, by make train)
 - ``run_card``    how a scored run was made, read from what its training left beside its predictions
 - ``run_logs``    a run's tracker logs (its TensorBoard event folders), linked from the run card
 - ``runs``        score a predictions file into reports/<run>/, find the runs under saves/ and score those without an

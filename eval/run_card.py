@@ -4,7 +4,7 @@ A predictions file ``<run_dir>/predict_<split>[_<suffix>]/generated_predictions.
 output folder ``<run_dir>`` (``saves/<recipe>/``, or a sweep's ``saves/<recipe>-sweep-<combo>/``:
 :func:`cluener.layout.sweep_save_dir`). From there:
 
-- LLaMA-Factory runs: ``run_command.json`` (:mod:`eval.run_record`, written by ``make train``: recipe, overrides,
+- LLaMA-Factory runs: ``run_command.json`` (:mod:`provenance.run_record`, written by ``make train``: recipe, overrides,
   resolved config, git commit and dirty flag, library versions, hardware, world size), ``adapter_config.json``
   (LoRA rank / alpha / target modules, base model), ``trainer_state.json`` (per-device batch, epochs, steps,
   ``log_history`` -> the loss curve), ``train_results.json`` (runtime, samples/s, tokens/s where logged) and the
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from cluener.layout import training_dir_of
+from provenance.run_record import RECORD_FILE, UNKNOWN
 
 from .run_logs import logs_text, run_logs
-from .run_record import RECORD_FILE, UNKNOWN
 
 LOSS_CURVE_FILE = "loss_curve.png"
 
@@ -192,7 +192,7 @@ def _encoder_card(run_dir: Path, summary: dict) -> dict:
         if device == "cpu"
         else {"kind": device}
     )
-    if isinstance(summary.get("hardware"), dict):  # recorded by encoder_ner.train (eval.run_record.hardware)
+    if isinstance(summary.get("hardware"), dict):  # recorded by encoder_ner.train (provenance.run_record.hardware)
         hardware = {**summary["hardware"], "torch_threads": summary.get("torch_threads")}
     return {
         "kind": "encoder_ner",

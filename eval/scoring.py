@@ -279,7 +279,7 @@ def score_run(predictions: Sequence[Prediction], gold: Sequence[Example]) -> Run
 
 
 def round_trip(examples: Sequence[Example]) -> tuple[Scores, Scores]:
-    """Score gold -> target -> parse -> align against gold: (official, span). ``make data`` prints it."""
+    """Score gold -> target -> parse -> align against gold: (official, span), the ceiling of string-only output."""
     gold_strings, pred_strings, gold_spans, pred_spans = [], [], [], []
     for ex in examples:
         parsed = parse_target(render_target(ex.text, ex.entities))

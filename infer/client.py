@@ -11,7 +11,7 @@ for the caller to count. The API key comes from the environment only: ``API_KEY`
 checks), else ``OPENAI_API_KEY``. Loopback traffic never goes through a proxy from the environment.
 
 Why not the ``openai`` SDK (3.51.0, measured against this client on the fake-server cases of
-tests/test_bad_input.py, 2 retries each: ``python benchmarks/bench_libraries.py client``): it retries connection
+tests/test_bad_input.py, 2 retries each: ``python -m benchmarks.bench_libraries client``): it retries connection
 errors, 429 (with ``Retry-After``) and 5xx as this client does, but a 200 cut short (``{"choices": [ {"message": ``)
 raises a bare ``JSONDecodeError`` after 1 attempt, ``"choices": []`` reaches the caller as an ``IndexError``, a null
 and a missing content both read as ``None``, and its backoff (0.5 s doubling to 8 s) sleeps where no other thread can

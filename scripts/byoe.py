@@ -1,7 +1,7 @@
 """Bring your own environment: make an existing Python that already has torch (a GPU image, a conda env, a cluster
 module) run every Makefile target, without a new venv and without touching its torch.
 
-    BYO_PYTHON scripts/byoe.py --dest DIR [--wheelhouse DIR] [--vllm] [--allow-torch-change] [--plan]
+    BYO_PYTHON -m scripts.byoe --dest DIR [--wheelhouse DIR] [--vllm] [--allow-torch-change] [--plan]
 
 Run by that Python itself (`make setup BYO_PYTHON=/usr/bin/python3` does). It installs into that interpreter's own
 environment, as `python -m pip install` would (a conda env, a venv, the image's site-packages; pip itself falls back
@@ -32,8 +32,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pins  # noqa: E402
+from scripts import pins
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
 WRAPPED_SCRIPTS = ("llamafactory-cli", "torchrun")  # what the Makefile and LLaMA-Factory's launcher start by name

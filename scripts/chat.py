@@ -14,7 +14,7 @@ with history: type what you like).
 abort around LLaMA-Factory's event-loop thread (:func:`leave`). The other arguments are ``llamafactory-cli chat``'s:
 ``RECIPE.yaml [key=value ...]``.
 
-Usage: ``python scripts/chat.py [--raw] yaml_configs/chat/RECIPE.yaml [key=value ...]``
+Usage: ``python -m scripts.chat [--raw] yaml_configs/chat/RECIPE.yaml [key=value ...]``
 """
 
 from __future__ import annotations
@@ -22,12 +22,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from cluener.layout import REPORTING_SPLIT, RecipeError, dataset_parts, recipe_dataset  # noqa: E402
-from cluener.prompts import PROMPTS, build_prompt  # noqa: E402
+from cluener.layout import REPORTING_SPLIT, RecipeError, dataset_parts, recipe_dataset
+from cluener.prompts import PROMPTS, build_prompt
 
 RAW = "--raw"
 PROMPT = "\nSentence: "

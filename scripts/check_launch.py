@@ -1,6 +1,6 @@
 """Check the multi-process / multi-node launch variables before `make train` / `make predict` start anything.
 
-    python scripts/check_launch.py NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 ...
+    python -m scripts.check_launch NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 ...
 
 The Makefile passes the launch variables that are set (its LAUNCH_ENV) as KEY=VALUE arguments. LLaMA-Factory's
 launcher hands them to torchrun unchecked, and a mistake there is a hang (a node waiting for peers that never come)

@@ -1,14 +1,14 @@
 """`make demo`: the whole chain on CPU with a tiny Qwen3, through the real front doors.
 
-1. data: CLUENER -> data/*.json + dataset_info.json (``python -m cluener.build``)
+1. data: CLUENER -> data/*.json + dataset_info.json (``python -m dataprep.build``)
 2. model: a tiny random Qwen3 with a small BPE trained on the data (``scripts/tiny_qwen.py``)
 3. train: ``llamafactory-cli train yaml_configs/train/demo_tiny_qwen3_full_sft.yaml`` (memorise 16 sentences), with
-   its run record first (``python -m eval.run_record``, as ``make train`` does) for the report's run card
+   its run record first (``python -m provenance.run_record``, as ``make train`` does) for the report's run card
 4. predict: ``llamafactory-cli train yaml_configs/predict/demo_tiny_qwen3_full_sft.yaml`` (greedy)
 5. report: ``python -m eval score ... --gold <those 16 sentences> --split-name train16`` -> reports/<run>/report.md,
    then ``python -m eval index`` -> reports/README.md (the two passes of ``make report``)
 
-Usage: ``python scripts/demo.py [--cluener-dir DIR] [--tracker T]`` (without --cluener-dir, the official archive is
+Usage: ``python -m scripts.demo [--cluener-dir DIR] [--tracker T]`` (without --cluener-dir, the official archive is
 downloaded). Train and predict write their output to saves/demo/logs/; the terminal shows one progress line for each
 (cluener/progress.py). The recipe reports to TensorBoard (saves/demo_tiny_qwen3_full_sft/runs/, `make tensorboard`);
 --tracker (make demo TRACKER=...) switches it, checked before anything runs (doctor/trackers.py).
@@ -24,12 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cluener import progress  # noqa: E402
-from cluener.files import atomic_write_jsonl  # noqa: E402
-from cluener.layout import (  # noqa: E402
+from cluener import progress
+from cluener.files import atomic_write_jsonl
+from cluener.layout import (
     DATA_DIR,
     PREDICTIONS_FILE,
     REPORTS_DIR,
@@ -43,11 +40,13 @@ from cluener.layout import (  # noqa: E402
     recipe_save_dir,
     run_name,
 )
-from cluener.splits import load_split  # noqa: E402
-from cluener.yaml_files import read_mapping  # noqa: E402
-from doctor.trackers import CHOICES as TRACKERS  # noqa: E402
-from doctor.trackers import tracker_problems  # noqa: E402
-from cluener.layout import REPORT_FILES  # noqa: E402
+from cluener.splits import load_split
+from cluener.yaml_files import read_mapping
+from doctor.trackers import CHOICES as TRACKERS
+from doctor.trackers import tracker_problems
+from cluener.layout import REPORT_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RECIPE = "demo_tiny_qwen3_full_sft"
 MODEL_DIR = ROOT / SAVES_DIR / "demo" / "tiny-qwen3"
@@ -90,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 1
 
-    data_cmd = [sys.executable, "-m", "cluener.build"]
+    data_cmd = [sys.executable, "-m", "dataprep.build"]
     if args.cluener_dir:
         data_cmd += ["--cluener-dir", os.path.abspath(args.cluener_dir)]  # the steps run in ROOT, not here
     step("data", data_cmd)
-    step("tiny model", [sys.executable, "scripts/tiny_qwen.py", str(MODEL_DIR), "--small-bpe-corpus",
+    step("tiny model", [sys.executable, "-m", "scripts.tiny_qwen", str(MODEL_DIR), "--small-bpe-corpus",
                         str(data_file(dataset_name("train")))])  # fmt: skip
     # as `make train` does: run_command.json (recipe, config, commit, versions, hardware) for the report's run card
-    step("record", [sys.executable, "-m", "eval.run_record", str(recipe_path("train", RECIPE)), *tracking])
+    step("record", [sys.executable, "-m", "provenance.run_record", str(recipe_path("train", RECIPE)), *tracking])
     step("train", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("train", RECIPE)), *tracking],
          logs / "train.log", ROOT / train_recipe["output_dir"] / TRAINER_LOG)  # fmt: skip
     step("predict", [str(BIN / "llamafactory-cli"), "train", str(recipe_path("predict", RECIPE))],

@@ -116,7 +116,7 @@ ensure_vllm() {
 serve_and_predict() {
   trap '[ -n "$server" ] && kill "$server" 2>/dev/null' EXIT
   trap 'exit 143' TERM
-  "$py" scripts/serve_vllm.py "$lora_recipe" --model "$tiny" --adapter "$work/lora" --port "$port" \
+  "$py" -m scripts.serve_vllm "$lora_recipe" --model "$tiny" --adapter "$work/lora" --port "$port" \
     --precision "$precision" -- --gpu-memory-utilization 0.3 --enforce-eager >"$work/logs/vllm-server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 120); do
@@ -147,7 +147,7 @@ else
   step gpu - 60 check_gpu
 fi
 step data gpu 300 make --no-print-directory data "${common[@]}" ${CLUENER_DIR:+CLUENER_DIR=$CLUENER_DIR}
-step tiny-model gpu 300 "$py" scripts/tiny_qwen.py "$tiny"
+step tiny-model gpu 300 "$py" -m scripts.tiny_qwen "$tiny"
 step lora-train data,tiny-model 600 make --no-print-directory train "${common[@]}" RECIPE="$lora_recipe" \
   ARGS="$steps_args output_dir=$work/lora $lora_size"
 step zero3-1gpu data,tiny-model 600 make --no-print-directory train "${common[@]}" RECIPE=qwen3_8b_lora_sft_ds3 \

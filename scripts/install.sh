@@ -9,7 +9,7 @@ set -euo pipefail
 venv=${1:-.venv}
 mode=${2:-auto}
 if [ -n "${BYO_PYTHON:-}" ]; then
-  exec "$BYO_PYTHON" scripts/byoe.py --dest "$venv" ${WHEELHOUSE:+--wheelhouse "$WHEELHOUSE"} \
+  exec "$BYO_PYTHON" -m scripts.byoe --dest "$venv" ${WHEELHOUSE:+--wheelhouse "$WHEELHOUSE"} \
     ${BYO_VLLM:+--vllm} ${ALLOW_TORCH_CHANGE:+--allow-torch-change}
 fi
 python=${PYTHON:-python3.11}

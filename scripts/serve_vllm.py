@@ -1,6 +1,6 @@
 """`make serve-vllm`: the `vllm serve` command of a recipe, built from the recipe's own files, then run.
 
-    python scripts/serve_vllm.py RECIPE [--host 127.0.0.1] [--port 8000] [--precision bf16|fp16] [--model PATH]
+    python -m scripts.serve_vllm RECIPE [--host 127.0.0.1] [--port 8000] [--precision bf16|fp16] [--model PATH]
         [--adapter PATH] [--print] [-- more vllm serve arguments]
 
 - LoRA recipes serve the base model with the adapter ``saves/<recipe>`` under the recipe's name
@@ -24,11 +24,9 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from cluener.layout import RECIPE_DIR, RecipeError, read_recipe, recipe_path, recipe_save_dir
 
-from cluener.layout import RECIPE_DIR, RecipeError, read_recipe, recipe_path, recipe_save_dir  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(kind: str, recipe: str) -> dict:

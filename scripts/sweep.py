@@ -31,11 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from cluener.layout import (  # noqa: E402
+from cluener.layout import (
     DATA_DIR,
     MANIFEST,
     REPORTING_SPLIT,
@@ -50,9 +46,11 @@ from cluener.layout import (  # noqa: E402
     run_name,
     sweep_save_dir,
 )
-from cluener.yaml_files import read_mapping  # noqa: E402
-from eval.metrics import HEADLINE  # noqa: E402
-from eval.run_groups import select_on_val  # noqa: E402
+from cluener.yaml_files import read_mapping
+from eval.metrics import HEADLINE
+from eval.run_groups import select_on_val
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin",
                 "model.safetensors.index.json", "pytorch_model.bin.index.json")  # fmt: skip
@@ -242,7 +240,7 @@ def summary(recipe: str, results: dict[str, dict[str, list[dict]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/sweep.py", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m scripts.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--recipe", required=True, help="a basename of yaml_configs/train/")
     parser.add_argument("--seeds", default="42", help='e.g. "42 43 44"')

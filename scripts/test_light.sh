@@ -54,4 +54,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
 fi
 
 echo "==> light tier $version: $("$venv/bin/python" --version) (tests/light_tier.py: no torch)"
-CLUENER_LIGHT_TIER=1 "$venv/bin/python" -m pytest -q -m "light and not full" tests cluener infer eval
+CLUENER_LIGHT_TIER=1 "$venv/bin/python" -m pytest -q -m "light and not full" tests cluener dataprep provenance infer eval

@@ -8,7 +8,7 @@ caught) and a head size of 64 (the smallest that vLLM's FlashAttention and Flash
 Nothing is downloaded from a model hub. A build folder records what it was built with (``tiny_qwen.json``); a
 folder from an older spec is rebuilt.
 
-Usage: ``python scripts/tiny_qwen.py OUT_DIR [--tokenizer-only] [--small-bpe-corpus data/cluener_train.json]`` (prints OUT_DIR; reuses a complete build).
+Usage: ``python -m scripts.tiny_qwen OUT_DIR [--tokenizer-only] [--small-bpe-corpus data/cluener_train.json]`` (prints OUT_DIR; reuses a complete build).
 """
 
 from __future__ import annotations

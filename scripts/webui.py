@@ -13,7 +13,7 @@ dataset_info.json. A Board whose modules no longer hold the constant is one line
 The server listens where ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` say (LLaMA-Factory and gradio read them;
 ``make webui`` sets 127.0.0.1:7860 unless WEBUI_HOST / WEBUI_PORT are given).
 
-Usage: ``python scripts/webui.py`` (from the repository root)
+Usage: ``python -m scripts.webui`` (from the repository root)
 """
 
 from __future__ import annotations

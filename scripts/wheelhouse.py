@@ -1,6 +1,6 @@
 """make wheelhouse: every wheel a machine without network needs, written on a machine with one.
 
-    python scripts/wheelhouse.py --dest DIR [--python-version 3.12] [--platform manylinux_2_28_x86_64]
+    python -m scripts.wheelhouse --dest DIR [--python-version 3.12] [--platform manylinux_2_28_x86_64]
                                  [--target-torch VERSION]
 
 Without --target-torch: the GPU set (requirements.txt: torch 2.8.0 with its nvidia-* wheels, vLLM) and the CPU
@@ -25,9 +25,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pins  # noqa: E402
-from byoe import pip_reason  # noqa: E402
+from scripts import pins
+from scripts.byoe import pip_reason
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
 MAX_BUILDS = 20

@@ -48,7 +48,7 @@ def complete(folder: Path) -> bool:
 
 def find_cluener(root: Path, environ: Mapping[str, str] | None = None, url: str | None = None) -> Path:
     """The first complete CLUENER folder (module docstring), downloading into the cache when there is none."""
-    from cluener.download import OFFICIAL_URL, download_official
+    from dataprep.download import OFFICIAL_URL, download_official
     from cluener.reader import SourceError
 
     environ = os.environ if environ is None else environ

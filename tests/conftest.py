@@ -4,15 +4,12 @@ project root, the tiny Qwen3."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_QWEN3 = ROOT / ".cache" / "tiny-qwen3"
-
-sys.path.insert(0, str(ROOT / "scripts"))
 
 from light_tier import LIGHT_PACKAGES, LIGHT_TIER, is_light_module  # noqa: E402
 
@@ -75,7 +72,7 @@ def cluener_dir() -> Path:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, cluener_dir) -> dict:
     """`make data`'s build into a temp project root (data/ + dataset_info.json): splits, manifest, datasets, root."""
-    from cluener.build import build
+    from dataprep.build import build
 
     root = tmp_path_factory.mktemp("project")
     result = build(str(cluener_dir), root / "data", root / "dataset_info.json")
@@ -91,7 +88,7 @@ def project_root(built) -> Path:
 @pytest.fixture(scope="session")
 def tiny_qwen3() -> Path:
     """A tiny random Qwen3 with the real Qwen BPE, built offline once and cached under .cache/."""
-    from tiny_qwen import build
+    from scripts.tiny_qwen import build
 
     return build(TINY_QWEN3)
 

@@ -295,7 +295,7 @@ def build_spec(cluener_dir: Path, seed: int, start: Path, work: Path, **more) ->
     """The kill loop's spec for `make data` with ``seed``; the children share one reading of the CLUENER files."""
     raw = {split: str(Path(cluener_dir) / name) for split, name in layout.RAW_FILES.items()}
     reads = [([raw["train"]], {}), ([raw["dev"]], {}), ([raw["test"]], {"labelled": False})]
-    return {"module": "cluener.build", "argv": ["--cluener-dir", str(cluener_dir), "--seed", str(seed)],
+    return {"module": "dataprep.build", "argv": ["--cluener-dir", str(cluener_dir), "--seed", str(seed)],
             "observe": "data", "memoize": {"read_cluener": reads}, "start": str(start), "work": str(work),
             **more}  # fmt: skip
 

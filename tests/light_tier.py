@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 LIGHT_TIER = os.environ.get("CLUENER_LIGHT_TIER") == "1"
-LIGHT_PACKAGES = ("cluener", "infer", "eval")
+LIGHT_PACKAGES = ("cluener", "dataprep", "provenance", "infer", "eval")
 # What the light environment (requirements-light.txt) does not have; a light module importing one is a bug.
 HEAVY_IMPORTS = ("torch", "transformers", "llamafactory", "deepspeed", "peft", "trl", "vllm", "torchcrf")
 HEAVY_MODULES = {
@@ -37,6 +37,7 @@ HEAVY_MODULES = {
     "test_chat.py": "LLaMA-Factory's CLI chat on the tiny Qwen3 (torch, transformers, peft)",
     "test_byoe.py": "a pretend GPU image: a Python with torch, set up from a wheelhouse (LLaMA-Factory, transformers)",
     "test_distributed.py": "DeepSpeed ZeRO-2/3 through make train (torch, LLaMA-Factory)",
+    "test_encoder_config.py": "the encoder configs through transformers' HfArgumentParser (imports torch)",
     "test_encoder_tags.py": "imports torch (the CRF tagger's tags)",
     "test_encoder_train.py": "trains the BERT / BiLSTM-CRF taggers (torch, transformers)",
     "test_end_to_end.py": "the whole chain through llamafactory-cli",

@@ -14,13 +14,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for _path in (str(ROOT), str(ROOT / "scripts")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from tiny_qwen import build
 
 from cluener.prompts import DEFAULT_INSTRUCTION
+from scripts.tiny_qwen import build
 
 # (sentence, target) pairs in the project's target format (cluener/target.py).
 SENTENCES = [

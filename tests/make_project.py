@@ -65,7 +65,7 @@ def check_make(result: subprocess.CompletedProcess, *args: str) -> None:
 def build_tiny_qwen3(root: Path, out: Path) -> Path:
     """The tiny Qwen3 with a small BPE trained on ``root``'s prepared train file (fast on CPU)."""
     subprocess.run(
-        [sys.executable, "scripts/tiny_qwen.py", str(out), "--small-bpe-corpus", str(data_file(dataset_name("train")))],
+        [sys.executable, "-m", "scripts.tiny_qwen", str(out), "--small-bpe-corpus", str(data_file(dataset_name("train")))],
         cwd=root, check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     return out

@@ -1,6 +1,6 @@
 """Bad input and faults, as an adversarial user would try them: one row per class (issue 10).
 
-Every row runs a real command line as a subprocess (``python -m cluener.build`` = ``make data``, ``python -m eval
+Every row runs a real command line as a subprocess (``python -m dataprep.build`` = ``make data``, ``python -m eval
 score|report|submit``, ``python -m infer`` = ``make predict-api``) on small temp fixtures and asserts either a user
 error -- a non-zero exit code and exactly one ``error:`` line that names the file, line or argument, never a
 traceback -- or an exact count. The client rows talk to a fake OpenAI-style server on 127.0.0.1 (stdlib
@@ -22,14 +22,11 @@ import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
 from fake_openai import GOOD, FakeServer, chat_answer  # noqa: E402
@@ -89,7 +86,7 @@ class Ctx:
         return read_json(self.tmp / "reports" / name / "metrics.json")
 
     def build(self, *extra: str) -> list[str]:
-        return ["-m", "cluener.build", "--cluener-dir", str(self.cluener), "--data-dir", str(self.tmp / "data"),
+        return ["-m", "dataprep.build", "--cluener-dir", str(self.cluener), "--data-dir", str(self.tmp / "data"),
                 "--dataset-info", str(self.tmp / layout.DATASET_INFO), *extra]  # fmt: skip
 
     def alpaca(self, n: int = 2) -> Path:
@@ -269,7 +266,7 @@ CUT_SHORT = (200, b'{"choices": [ {"message": ')
 TRUNC = "对不起，我无法回答 {"  # no entity structure at all: failed, never "repaired"
 
 ROWS = [
-    # ---- data: python -m cluener.build (make data)
+    # ---- data: python -m dataprep.build (make data)
     Row("data: --val-size 0", lambda c: c.build("--val-size", "0"), ("--val-size",), check=_nothing_written),
     Row("data: --val-size negative", lambda c: c.build("--val-size", "-5"), ("--val-size",), check=_nothing_written),
     Row("data: --val-size the whole train set", lambda c: c.build("--val-size", str(_train_lines(c))),
@@ -437,7 +434,7 @@ def test_make_data_is_all_or_nothing_under_kill(tmp_path, cluener_dir):
     one (or, on a first build, nothing readable); a rerun after a kill finishes with the complete new set."""
     old = tmp_path / "old"
     old.mkdir()
-    assert_ok(run_cli(["-m", "cluener.build", "--cluener-dir", str(cluener_dir), "--seed", "42"], old))
+    assert_ok(run_cli(["-m", "dataprep.build", "--cluener-dir", str(cluener_dir), "--seed", "42"], old))
     seen_old = observe_data(old)
     assert seen_old["manifest"]["seed"] == 42 and None not in seen_old["datasets"].values()
     assert len(seen_old["datasets"]) == len(layout.dataset_names(["default", "guided"]))

@@ -1,4 +1,4 @@
-"""Bad downloads of the CLUENER release (issue 17): ``python -m cluener.download`` (what `make data` does without
+"""Bad downloads of the CLUENER release (issue 17): ``python -m dataprep.download`` (what `make data` does without
 CLUENER_DIR) against a real local HTTP server serving bad bodies -- cut short of their Content-Length, a truncated
 zip, an HTML page, a damaged member. One line naming the URL, a non-zero exit, and nothing left behind.
 """
@@ -15,7 +15,7 @@ import pytest
 from fault_harness import assert_ok, assert_user_error, run_cli
 
 from cluener import layout
-from cluener.download import SHA256
+from cluener.release import SHA256
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
@@ -71,12 +71,12 @@ DOWNLOAD_ROWS = [  # (id, body of the good archive -> (body, Content-Length), ne
 
 @pytest.mark.parametrize("make_body, needles", [r[1:] for r in DOWNLOAD_ROWS], ids=[r[0] for r in DOWNLOAD_ROWS])
 def test_a_bad_download_is_one_line_and_leaves_nothing(tmp_path, cluener_dir, make_body, needles):
-    """``python -m cluener.download`` (what `make data` does without CLUENER_DIR) from a real local server: a bad
+    """``python -m dataprep.download`` (what `make data` does without CLUENER_DIR) from a real local server: a bad
     body is one line naming the URL, and data/raw is left as it was (absent here); a good one is extracted."""
     server = ArchiveServer({"/cluener_public.zip": make_body(_archive(Path(cluener_dir)))})
     try:
         url, dest = f"{server.url}/cluener_public.zip", tmp_path / "data" / "raw"
-        proc = run_cli(["-m", "cluener.download", "--url", url, "--dest", str(dest)], tmp_path)
+        proc = run_cli(["-m", "dataprep.download", "--url", url, "--dest", str(dest)], tmp_path)
         if needles is None:
             assert_ok(proc)
             assert sorted(p.name for p in dest.iterdir()) == sorted([*layout.RAW_FILES.values(), "cluener_public.zip"])

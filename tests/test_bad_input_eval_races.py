@@ -7,13 +7,10 @@ from __future__ import annotations
 import hashlib
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
 from eval_faults import SPLIT, catches, dev_predictions, finish, gold_fixture, popen, predictions, score_args, temps  # noqa: E402, F401, E501

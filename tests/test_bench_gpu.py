@@ -7,19 +7,13 @@ recipe's family, on CPU; the shapes are the published ones, built on the meta de
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from make_project import copy_front_door, make
 
-from conftest import ROOT
 
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "scripts")]
-
-import bench_gpu  # noqa: E402
-import padding  # noqa: E402
-import qwen_shapes  # noqa: E402
-from bench_gpu_metrics import markdown, optimizer_steps, path_params, steady_state  # noqa: E402
+from benchmarks import bench_gpu, padding, qwen_shapes
+from benchmarks.bench_gpu_metrics import markdown, optimizer_steps, path_params, steady_state
 
 
 @pytest.mark.parametrize("recipe", bench_gpu.gpu_recipes())

@@ -8,16 +8,12 @@ answering requests whose ``max_tokens`` is each sentence's gold length.
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from make_project import copy_front_door, make
 
-from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from predict_lengths import buckets, overshoot  # noqa: E402
+from benchmarks.predict_lengths import buckets, overshoot
 
 
 @pytest.fixture(scope="module")

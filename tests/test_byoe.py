@@ -131,7 +131,7 @@ def test_setup_from_the_wheelhouse_offline_installs_the_missing_pins_and_keeps_t
     cli = run([str(venv / "bin" / "llamafactory-cli"), "version"])
     assert cli.returncode == 0 and "0.9.5" in cli.stdout, cli.stderr[-2000:]
 
-    plan = run([str(image), "scripts/byoe.py", "--dest", str(venv), "--wheelhouse", str(wheelhouse), "--plan"],
+    plan = run([str(image), "-m", "scripts.byoe", "--dest", str(venv), "--wheelhouse", str(wheelhouse), "--plan"],
                cwd=project, env=offline(["true"])[1])
     assert plan.returncode == 0 and "nothing to install: every pin is there" in plan.stdout, plan.stderr[-2000:]
 
@@ -145,7 +145,7 @@ def test_a_pin_that_would_change_torch_is_refused_in_one_line(image, tmp_path):
     # vLLM 0.11.0 pins torch==2.8.0: asking for it beside another torch must not replace that torch (pip resolves it
     # against the index here: this one needs the network).
     before = torch_files(image)
-    refused = run([str(image), "scripts/byoe.py", "--dest", str(tmp_path / "env"), "--vllm", "--plan"])
+    refused = run([str(image), "-m", "scripts.byoe", "--dest", str(tmp_path / "env"), "--vllm", "--plan"])
     line = one_error_line(refused)
     assert "vllm 0.11.0 depends on torch==2.8.0" in line and "ALLOW_TORCH_CHANGE=1" in line, line
     assert torch_files(image) == before
@@ -153,7 +153,7 @@ def test_a_pin_that_would_change_torch_is_refused_in_one_line(image, tmp_path):
 
 def test_a_python_without_torch_is_refused_in_one_line(tmp_path):
     assert run([sys.executable, "-m", "venv", str(tmp_path / "bare")]).returncode == 0
-    refused = run([str(tmp_path / "bare" / "bin" / "python"), "scripts/byoe.py", "--dest", str(tmp_path / "env")])
+    refused = run([str(tmp_path / "bare" / "bin" / "python"), "-m", "scripts.byoe", "--dest", str(tmp_path / "env")])
     assert "has no torch" in one_error_line(refused)
 
 
@@ -163,7 +163,7 @@ def test_make_wheelhouse_needs_a_folder():
 
 
 def test_llamafactory_refuses_a_torch_before_2_4_from_its_own_metadata(wheelhouse):
-    import pins
+    from scripts import pins
 
     requirements = pins.llamafactory_requirements(next(wheelhouse.glob("llamafactory-0.9.5-*.whl")))
     assert pins.torch_refusal("2.3.1", requirements) == "llamafactory 0.9.5 requires torch>=2.4.0"

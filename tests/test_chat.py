@@ -19,7 +19,7 @@ RECIPE = "qwen3_4b_instruct2507_lora_sft"
 
 def chat(tiny_qwen3, adapter, stdin: str, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "scripts/chat.py", *options, f"yaml_configs/chat/{RECIPE}.yaml",
+        [sys.executable, "-m", "scripts.chat", *options, f"yaml_configs/chat/{RECIPE}.yaml",
          f"model_name_or_path={tiny_qwen3}", f"adapter_name_or_path={adapter}", "max_new_tokens=8",
          "infer_dtype=float32"],
         cwd=ROOT, env=cli_env(), input=stdin, capture_output=True, text=True, timeout=600, check=False,
@@ -27,10 +27,7 @@ def chat(tiny_qwen3, adapter, stdin: str, *options: str) -> subprocess.Completed
 
 
 def chat_module():
-    spec = importlib.util.spec_from_file_location("chat_script", ROOT / "scripts" / "chat.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("scripts.chat")
 
 
 def test_the_instruction_is_the_recipes():
@@ -60,5 +57,5 @@ def test_make_chat_runs_the_wrapper():
         return subprocess.run(["make", "--old-file=.venv/.installed", "-n", "chat", f"RECIPE={RECIPE}", *args],
                               cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout  # fmt: skip
 
-    assert f"scripts/chat.py  yaml_configs/chat/{RECIPE}.yaml" in dry()
-    assert f"scripts/chat.py --raw yaml_configs/chat/{RECIPE}.yaml" in dry("RAW=1")
+    assert f"-m scripts.chat  yaml_configs/chat/{RECIPE}.yaml" in dry()
+    assert f"-m scripts.chat --raw yaml_configs/chat/{RECIPE}.yaml" in dry("RAW=1")

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from check_launch import LaunchError, check, main, parse
 from conftest import ROOT
+from scripts.check_launch import LaunchError, check, main, parse
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
@@ -66,10 +66,10 @@ def test_cli_prints_one_line_and_exits_2(capsys):
 
 
 def test_script_runs_as_the_makefile_calls_it():
-    bad = subprocess.run([sys.executable, "scripts/check_launch.py", "NNODES=2", "NODE_RANK=0", "MASTER_PORT=1"],
+    bad = subprocess.run([sys.executable, "-m", "scripts.check_launch", "NNODES=2", "NODE_RANK=0", "MASTER_PORT=1"],
                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "MASTER_ADDR" in bad.stderr
-    assert subprocess.run([sys.executable, "scripts/check_launch.py"], cwd=ROOT).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "scripts.check_launch"], cwd=ROOT).returncode == 0
 
 
 def test_make_dry_run_implies_torchrun_and_finds_it_in_the_venv():
@@ -80,4 +80,4 @@ def test_make_dry_run_implies_torchrun_and_finds_it_in_the_venv():
     line = next(line for line in result.stdout.splitlines() if "llamafactory-cli train" in line)
     assert "FORCE_TORCHRUN=1 NPROC_PER_NODE=2" in line
     assert f'PATH="{sys.prefix}/bin:$PATH"' in line
-    assert "scripts/check_launch.py FORCE_TORCHRUN=1 NPROC_PER_NODE=2" in result.stdout
+    assert "-m scripts.check_launch FORCE_TORCHRUN=1 NPROC_PER_NODE=2" in result.stdout

@@ -6,6 +6,8 @@ import pytest
 
 from cluener.yaml_files import YamlFileError, apply_overrides, read_mapping
 
+from conftest import ROOT
+
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 
@@ -58,3 +60,16 @@ def test_a_value_that_is_not_yaml_is_an_error_unless_lenient():
     with pytest.raises(CallerError, match=r"override 'learning_rate=\[1': not a YAML value"):
         apply_overrides({}, ["learning_rate=[1"], error=CallerError)
     assert apply_overrides({}, ["learning_rate=[1"], strict=False) == {"learning_rate": "[1"}
+
+
+OVERRIDES = ["learning_rate=5e-5", "seed=7", "lora_target=q_proj,v_proj", "eval_dataset=", "predict_splits=[dev, test]"]
+
+
+@pytest.mark.full  # LLaMA-Factory's own reader imports torch: not in the light tier
+@pytest.mark.parametrize("recipe", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "yaml_configs").glob("*/*.yaml")))
+def test_every_recipe_reads_as_llamafactory_reads_it(recipe, monkeypatch):
+    """LLaMA-Factory's read_args (OmegaConf.load + from_cli) gives the same dict as read_mapping + apply_overrides."""
+    from llamafactory.hparams.parser import read_args
+
+    monkeypatch.setattr("sys.argv", ["llamafactory-cli", str(ROOT / recipe), *OVERRIDES])
+    assert apply_overrides(read_mapping(ROOT / recipe), OVERRIDES) == read_args()

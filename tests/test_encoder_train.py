@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from encoder_ner.config import ConfigError, load_config
 from encoder_ner.data import BertCharEncoder, TooLongError, encode_examples
 from encoder_ner.model import CrfTagger, reverse_within
 from encoder_ner.predict import load_trained, predict_entities
@@ -146,32 +145,6 @@ def test_a_sentence_longer_than_max_length_is_refused_not_cut():
     long = Example("张" * 51, ())
     with pytest.raises(TooLongError, match="51 characters"):
         encode_examples([long], lambda t: [0] * (len(t) + 2), 52, 2, with_labels=False)
-
-
-def test_config_errors_are_named(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key"):
-        load_config(CONFIGS / "bilstm_crf_cpu.yaml", ["learning_rat=1"])
-    with pytest.raises(ConfigError, match="needs use_lstm"):
-        load_config(CONFIGS / "bilstm_crf_cpu.yaml", ["use_lstm=false"])
-    with pytest.raises(ConfigError, match="not a YAML value"):
-        load_config(CONFIGS / "bilstm_crf_cpu.yaml", ["learning_rate=[1"])
-    cfg = load_config(CONFIGS / "chinese_bert_wwm_ext_bilstm_crf.yaml", ["predict_splits=[dev,test]"])
-    assert (cfg.name, cfg.output_dir, cfg.predict_splits) == (
-        "chinese_bert_wwm_ext_bilstm_crf", "saves/chinese_bert_wwm_ext_bilstm_crf", ["dev", "test"])
-
-
-@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml")))
-def test_every_config_loads_and_says_its_hardware_and_batch(name):
-    text = (CONFIGS / f"{name}.yaml").read_text(encoding="utf-8")
-    assert text.startswith("# ") and "Hardware:" in text and "Effective batch size:" in text
-    cfg = load_config(CONFIGS / f"{name}.yaml")
-    assert cfg.max_length == 52 and cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps == 32
-    if cfg.kind == "bert":
-        assert (cfg.learning_rate, cfg.head_learning_rate) == (3e-5, 1e-3) and 3 <= cfg.num_train_epochs <= 5
-        assert cfg.model_name_or_path in ("bert-base-chinese", "hfl/chinese-bert-wwm-ext",
-                                          "hfl/chinese-roberta-wwm-ext")  # fmt: skip
-    else:
-        assert (cfg.embedding_size, cfg.lstm_hidden_size, cfg.dropout, cfg.learning_rate) == (128, 384, 0.5, 1e-3)
 
 
 def test_reverse_within_lengths_matches_packed_bilstm():

@@ -12,7 +12,7 @@ import pytest
 
 from eval.run_card import build_card, card_rows
 from eval.run_logs import event_folders, logs_text, run_logs
-from eval.run_record import RECORD_FILE
+from provenance.run_record import RECORD_FILE
 
 pytestmark = pytest.mark.light
 

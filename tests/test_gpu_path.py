@@ -20,10 +20,9 @@ import pytest
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
 
 from cluener.layout import RECIPE_DIR, read_recipe  # noqa: E402
-from serve_vllm import serve_command  # noqa: E402
+from scripts.serve_vllm import serve_command  # noqa: E402
 
 VENV = Path(sys.prefix)
 RECIPE_TARGETS = ("train", "predict", "chat", "export", "api", "predict-api", "submit", "serve-vllm")
@@ -140,14 +139,14 @@ def test_vllm_serve_command_fits_the_recipe(recipe):
     else:
         assert args[2] == f"saves/{recipe}" and flags["--served-model-name"] == recipe
     printed = subprocess.run(
-        [sys.executable, "scripts/serve_vllm.py", recipe, "--print"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "scripts.serve_vllm", recipe, "--print"], cwd=ROOT, capture_output=True, text=True,
         check=True,
     ).stdout.strip()  # fmt: skip
     assert shlex.split(printed) == args
 
 
 def test_serve_vllm_errors_are_one_line():
-    result = subprocess.run([sys.executable, "scripts/serve_vllm.py", "no_such_recipe"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "scripts.serve_vllm", "no_such_recipe"], cwd=ROOT,
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode != 0
     assert result.stderr.strip() == "error: yaml_configs/train/no_such_recipe.yaml: no such recipe (RECIPE=no_such_recipe)"

@@ -6,16 +6,11 @@ a random shrunken Qwen3 loaded through LF. benchmarks/padding.py's length arithm
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
-from conftest import ROOT
 
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "scripts")]
-
-import packing_lf  # noqa: E402
-import padding  # noqa: E402
+from benchmarks import packing_lf, padding
 
 SAMPLES = 160
 

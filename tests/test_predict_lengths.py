@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
-from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import predict_lengths as pl  # noqa: E402
+import benchmarks.predict_lengths as pl
 
 pytestmark = pytest.mark.light
 

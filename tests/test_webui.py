@@ -72,4 +72,4 @@ def test_make_webui_listens_on_loopback():
     dry = subprocess.run(["make", "--old-file=.venv/.installed", "-n", "webui"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, check=True)  # fmt: skip
     assert "GRADIO_SERVER_NAME=127.0.0.1 GRADIO_SERVER_PORT=7860" in dry.stdout
-    assert "scripts/webui.py" in dry.stdout
+    assert "-m scripts.webui" in dry.stdout

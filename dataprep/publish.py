@@ -28,8 +28,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .files import atomic_write_json, fsync_dir, temp_dir_in
-from .layout import ALPACA_COLUMNS, CURRENT_SET, DATA_SETS, MANIFEST
+from cluener.files import atomic_write_json, fsync_dir, temp_dir_in
+from cluener.layout import ALPACA_COLUMNS, CURRENT_SET, DATA_SETS, MANIFEST
 
 LOCK_FILE = ".build.lock"
 

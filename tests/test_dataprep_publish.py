@@ -1,4 +1,4 @@
-"""cluener/publish.py: a build leaves exactly its own set, whatever the form of the data folder's path.
+"""dataprep/publish.py: a build leaves exactly its own set, whatever the form of the data folder's path.
 
 Python 3.12's ``tempfile.mkdtemp`` returns an absolute path for a relative ``dir``; publish then compared that with
 the relative entries of ``sets/`` and removed the set it had just published (issue 15). These builds name the data
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cluener.layout import CURRENT_SET, DATA_SETS, MANIFEST
-from cluener.publish import publish
+from dataprep.publish import publish
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 

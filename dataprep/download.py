@@ -1,4 +1,5 @@
-"""Locate, download and verify the official CLUENER2020 release (train/dev/test.json, pinned sha256)."""
+"""Locate and download the official CLUENER2020 release (train/dev/test.json), verified against the pinned sha256
+of :mod:`cluener.release`."""
 
 from __future__ import annotations
 
@@ -13,41 +14,13 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from .files import atomic_write_bytes, os_error_text, sha256_file, temp_dir_in
-from .layout import DATA_DIR, RAW_DIR, RAW_FILES
-from .reader import SourceError
+from cluener.files import atomic_write_bytes, os_error_text, temp_dir_in
+from cluener.layout import DATA_DIR, RAW_DIR, RAW_FILES
+from cluener.reader import SourceError
+from cluener.release import verify_sources
 
 OFFICIAL_URL = "https://storage.googleapis.com/cluebenchmark/tasks/cluener_public.zip"
 ARCHIVE = "cluener_public.zip"  # kept beside the extracted files
-
-# sha256 of the files inside the official archive (from ../shared/cluener2020/README.md).
-SHA256: dict[str, str] = {
-    "train.json": "60299d202779dc84f3c3bd81f4dc08f5323d0dbf762cb50cd62dd51aa9a871f8",
-    "dev.json": "90036b59832e007c45d11eafe5ed80549f58a18a29aaa7fe8b1229622c69ec38",
-    "test.json": "5ca36f6fbe29230a6e3244110fcd9487fc2f5a672f5bfeba82a30f0ece72aa69",
-}
-
-
-def official_split(path: str | os.PathLike) -> str | None:
-    """The official split whose file ``path`` is, byte for byte (by sha256); None for any other file."""
-    digest = sha256_file(path)
-    return next((split for split, name in RAW_FILES.items() if SHA256[name] == digest), None)
-
-
-def verify_sources(directory: str | os.PathLike) -> dict[str, Path]:
-    """Check train/dev/test in ``directory`` against the pinned sha256; return split -> path."""
-    directory = Path(directory)
-    paths = {split: directory / name for split, name in RAW_FILES.items()}
-    missing = [path.name for path in paths.values() if not path.is_file()]
-    if missing:
-        raise SourceError(
-            f"{directory}: missing CLUENER file(s) {', '.join(missing)} (expected {', '.join(RAW_FILES.values())})"
-        )
-    for path in paths.values():
-        digest = sha256_file(path)
-        if digest != SHA256[path.name]:
-            raise SourceError(f"{path}: sha256 {digest} does not match the official {SHA256[path.name]}")
-    return paths
 
 
 def download_official(dest: str | os.PathLike, url: str = OFFICIAL_URL, timeout: float = 60) -> Path:
@@ -133,9 +106,9 @@ def resolve_source(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cluener.download [--url URL] [--dest data/raw]``: fetch and verify the release (e.g. from a
+    """``python -m dataprep.download [--url URL] [--dest data/raw]``: fetch and verify the release (e.g. from a
     mirror, when the official URL cannot be reached); ``make data`` does the same from the official URL."""
-    parser = argparse.ArgumentParser(prog="python -m cluener.download", description=main.__doc__.split(";")[0])
+    parser = argparse.ArgumentParser(prog="python -m dataprep.download", description=main.__doc__.split(";")[0])
     parser.add_argument("--url", default=OFFICIAL_URL, help=f"the archive (default: {OFFICIAL_URL})")
     parser.add_argument("--dest", default=str(Path(DATA_DIR) / RAW_DIR), help="folder of train/dev/test.json")
     args = parser.parse_args(argv)

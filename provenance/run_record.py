@@ -1,6 +1,6 @@
 """Record how a training run is started: ``<output_dir>/run_command.json``, read later by :mod:`eval.run_card`.
 
-    python -m eval.run_record RECIPE_YAML [key=value ...]
+    python -m provenance.run_record RECIPE_YAML [key=value ...]
 
 ``make train`` runs this just before ``llamafactory-cli train RECIPE_YAML key=value ...`` with the same arguments.
 It writes, atomically, into the run's output folder (the recipe's ``output_dir`` unless an override sets it):
