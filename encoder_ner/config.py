@@ -35,14 +35,15 @@ class ConfigError(ValueError):
     pass
 
 
-def key(default: Any = None, help: str = "", factory: Any = None) -> Any:
-    """A config key: its default and the line ``--help`` shows for it."""
+TRAINER = "as in transformers' TrainingArguments"
+
+
+def key(default: Any = None, help: str = TRAINER, factory: Any = None) -> Any:
+    """A config key: its default and the line ``--help`` shows for it. A key named as one of transformers'
+    ``TrainingArguments`` is passed on to it under that name (:meth:`EncoderConfig.trainer_values`)."""
     if factory is not None:
         return field(default_factory=factory, metadata={"help": help})
     return field(default=default, metadata={"help": help})
-
-
-TRAINER = "as in transformers' TrainingArguments"
 
 
 @dataclass
@@ -62,23 +63,23 @@ class EncoderConfig:
     # optimisation: AdamW, linear decay after warm-up
     learning_rate: float = key(3e-5, "the encoder's learning rate (AdamW, linear decay after warm-up)")
     head_learning_rate: float | None = key(1e-3, "the rest's (BiLSTM, linear, CRF); null: learning_rate")
-    weight_decay: float = key(0.01, TRAINER)
-    warmup_ratio: float = key(0.1, TRAINER)
-    max_grad_norm: float = key(1.0, TRAINER)
-    num_train_epochs: float = key(4, TRAINER)
-    max_steps: int = key(-1, TRAINER)
-    per_device_train_batch_size: int = key(32, TRAINER)
-    gradient_accumulation_steps: int = key(1, TRAINER)
-    per_device_eval_batch_size: int = key(128, TRAINER)
+    weight_decay: float = key(0.01)
+    warmup_ratio: float = key(0.1)
+    max_grad_norm: float = key(1.0)
+    num_train_epochs: float = key(4)
+    max_steps: int = key(-1)
+    per_device_train_batch_size: int = key(32)
+    gradient_accumulation_steps: int = key(1)
+    per_device_eval_batch_size: int = key(128)
     group_by_length: bool = key(False, "batches of similar length (less padding: faster on CPU)")
-    bf16: bool = key(False, TRAINER)
-    seed: int = key(42, TRAINER)
+    bf16: bool = key(False)
+    seed: int = key(42)
     num_threads: int | None = key(None, "torch.set_num_threads (CPU runs)")
     max_train_minutes: float | None = key(None, "minutes: stop after the epoch past which the next one would end later")
-    use_cpu: bool = key(False, TRAINER)
-    logging_steps: int = key(50, TRAINER)
+    use_cpu: bool = key(False)
+    logging_steps: int = key(50)
     report_to: str = key("tensorboard", "the HF Trainer's tracker (doctor/trackers.py; make TRACKER=): event files in <output_dir>/runs/")
-    dataloader_num_workers: int = key(0, TRAINER)
+    dataloader_num_workers: int = key(0)
     # data: `make data`'s manifest; train on `train`, pick the best epoch on `val` (span micro F1), predict
     data_dir: str = key(DATA_DIR, "the folder of `make data` (its manifest.json names the gold)")
     predict_splits: list[str] = key(help=f"splits to predict after training ({', '.join(SPLITS)})",
@@ -86,7 +87,7 @@ class EncoderConfig:
     max_train_samples: int | None = key(None, "the first N train sentences only (quick checks and tests)")
     max_eval_samples: int | None = key(None, "the first N val sentences only")
     output_dir: str | None = key(None, "default: saves/<name>")
-    save_total_limit: int = key(1, TRAINER)
+    save_total_limit: int = key(1)
 
     @property
     def kind(self) -> str:
@@ -122,6 +123,18 @@ class EncoderConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def trainer_values(self) -> dict[str, Any]:
+        """The keys named as ``TrainingArguments``' own fields, by name: what the Trainer is given as it is.
+
+        >>> values = EncoderConfig.from_dict({"model_name_or_path": "m"}, name="x").trainer_values()
+        >>> values["output_dir"], values["learning_rate"], values["report_to"], "use_lstm" in values
+        ('saves/x', 3e-05, 'tensorboard', False)
+        """
+        from transformers import TrainingArguments
+
+        theirs = {f.name for f in dataclasses.fields(TrainingArguments)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name in theirs}
 
 
 def keys_help() -> str:

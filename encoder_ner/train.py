@@ -143,32 +143,15 @@ def training_arguments(cfg: EncoderConfig):
     from transformers import TrainingArguments
 
     return TrainingArguments(
-        output_dir=cfg.output_dir,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        per_device_eval_batch_size=cfg.per_device_eval_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        learning_rate=cfg.learning_rate,
-        weight_decay=cfg.weight_decay,
-        warmup_ratio=cfg.warmup_ratio,
-        max_grad_norm=cfg.max_grad_norm,
-        num_train_epochs=cfg.num_train_epochs,
-        max_steps=cfg.max_steps,
+        **cfg.trainer_values(),  # output_dir, batch sizes, learning_rate, epochs, seed, report_to, ...
         lr_scheduler_type="linear",
         eval_strategy="epoch",
         save_strategy="epoch",
-        save_total_limit=cfg.save_total_limit,
         save_only_model=True,
         load_best_model_at_end=True,
         metric_for_best_model=METRIC,
         greater_is_better=True,
-        logging_steps=cfg.logging_steps,
-        group_by_length=cfg.group_by_length,
-        bf16=cfg.bf16,
-        use_cpu=cfg.use_cpu,
-        seed=cfg.seed,
-        dataloader_num_workers=cfg.dataloader_num_workers,
         remove_unused_columns=False,
-        report_to=cfg.report_to,  # tensorboard: <output_dir>/runs/<date>_<host>/ (make tensorboard)
         disable_tqdm=True,
     )
 

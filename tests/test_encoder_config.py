@@ -78,3 +78,23 @@ def test_a_bad_key_on_the_command_line_is_one_line_and_exit_1():
                              "dropuot=0.1"], cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 1
     assert result.stderr == "error: unknown key(s) dropuot (python -m encoder_ner.train --help lists them)\n"
+
+
+def test_the_trainer_keys_reach_training_arguments_under_their_own_names():
+    """Every key declared a TrainingArguments key reaches transformers' TrainingArguments with its value, and no
+    other key is passed on (the encoder's own keys stay the model's and the data's)."""
+    from transformers import TrainingArguments
+
+    from encoder_ner.train import training_arguments
+
+    cfg = load_config(ROOT / "yaml_configs" / "encoder" / "bilstm_crf_cpu.yaml",
+                      ["seed=7", "logging_steps=3", "report_to=none", "max_steps=5"])  # fmt: skip
+    values = cfg.trainer_values()
+    trainer_fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    assert set(values) <= trainer_fields, set(values) - trainer_fields
+    assert {"output_dir", "seed", "learning_rate", "report_to", "group_by_length", "save_total_limit"} <= set(values)
+    args = training_arguments(cfg)
+    for name, value in values.items():
+        got = getattr(args, name)
+        assert got == value or (name == "report_to" and got == []), (name, got, value)
+    assert "use_lstm" not in values and "head_learning_rate" not in values and "predict_splits" not in values
