@@ -38,6 +38,13 @@ def copy_front_door(dest: Path) -> Path:
     return dest
 
 
+def recipe_project(tmp_path: Path, recipe: str = "yaml_configs/train/qwen3_0.6b_lora_sft.yaml") -> Path:
+    """A project folder holding one training recipe only (what make train's run record reads)."""
+    (tmp_path / recipe).parent.mkdir(parents=True)
+    shutil.copy(ROOT / recipe, tmp_path / recipe)
+    return tmp_path
+
+
 def make_command(*args: str) -> list[str]:
     """``make ARGS`` with this venv, never reinstalling it: the copy's files may be newer than the venv's stamp."""
     return ["make", "--no-print-directory", f"--old-file={VENV}/.installed", f"VENV={VENV}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +17,13 @@ from eval.run_groups import config_key, group_runs, render_groups, selected
 from provenance.run_record import RECORD_FILE, record
 
 from conftest import ROOT
+from make_project import recipe_project
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 RECIPE = "yaml_configs/train/qwen3_0.6b_lora_sft.yaml"
 
-
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "yaml_configs" / "train").mkdir(parents=True)
-    shutil.copy(ROOT / RECIPE, tmp_path / RECIPE)
-    return tmp_path
+project = recipe_project  # a project folder holding RECIPE
 
 
 def test_no_training_folder_no_card(tmp_path):

@@ -4,25 +4,19 @@ versions, hardware, processes), and the git state of a checkout."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from provenance.run_record import RECORD_FILE, git_state, record
 
-from conftest import ROOT
+from make_project import recipe_project
 
 pytestmark = pytest.mark.light  # no torch: runs in the light tier too (tests/light_tier.py)
 
 RECIPE = "yaml_configs/train/qwen3_0.6b_lora_sft.yaml"
 
-
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "yaml_configs" / "train").mkdir(parents=True)
-    shutil.copy(ROOT / RECIPE, tmp_path / RECIPE)
-    return tmp_path
+project = recipe_project  # a project folder holding RECIPE
 
 
 @pytest.mark.full  # records the installed transformers / deepspeed versions: not in the light tier
