@@ -53,6 +53,7 @@ prompt variant (``cluener_guided_dev`` for a guided recipe), ``max_tokens`` = th
 
 Modules, one job each: ``records`` (the alpaca reader), ``journal`` (the progress file and resume), ``client``
 (HTTP requests and retries, the model to ask for), ``runner`` (the thread loop, the final file, Ctrl-C), ``recipe``
-(what a recipe says about prediction), ``__main__`` (the CLI: arguments, messages, exit status). Names and default paths come from :mod:`cluener.layout`, the prompt from
-:func:`cluener.prompts.build_prompt`.
+(what a recipe says about prediction), ``job`` (one prediction job from its arguments: dataset, output, client,
+model, run, closing lines, exit status), ``__main__`` (the CLI: argument parsing only). Names and default paths come
+from :mod:`cluener.layout`, the prompt from :func:`cluener.prompts.build_prompt`.
 """

@@ -1,7 +1,7 @@
 """``python -m infer``: predict a split through an OpenAI-compatible chat-completions endpoint (``make
-predict-api``). Argument parsing, the lines it prints and its exit status only: the recipe's defaults are
-:mod:`infer.recipe`'s, the dataset :mod:`infer.records`', the model choice and requests :mod:`infer.client`'s, the run
-and Ctrl-C :mod:`infer.runner`'s. See the package docstring (``python -c 'import infer; help(infer)'``).
+predict-api``). Argument parsing only: the job (dataset, output, client, model choice, run, the lines it prints
+and its exit status) is :mod:`infer.job`'s; the recipe's defaults are :mod:`infer.recipe`'s, the dataset
+:mod:`infer.records`', the model choice and requests :mod:`infer.client`'s, the run and Ctrl-C :mod:`infer.runner`'s. See the package docstring (``python -c 'import infer; help(infer)'``).
 """
 
 from __future__ import annotations
@@ -12,29 +12,20 @@ import math
 import os
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from cluener.layout import (
-    API_SUFFIX,
     RECIPE_DIR,
-    REPORTING_SPLIT,
     SPLITS,
-    RecipeError,
     RunNameError,
     check_run_name,
-    dataset_for_split,
-    predictions_file,
-    recipe_save_dir,
-    split_of,
 )
 
-from .client import DEFAULT_BASE_URL, Client, RequestError
-from .journal import ProgressError, os_problem, progress_path
-from .recipe import MAX_TOKENS, recipe_defaults
-from .records import DataError, load_records, resolve_dataset
-from .runner import OutputError, check_output, ctrl_c_stops_the_run, on_ctrl_c, run
+from .client import DEFAULT_BASE_URL
+from .job import predict_job, split_or_name
+from .recipe import MAX_TOKENS
+from .runner import ctrl_c_stops_the_run, on_ctrl_c
 
 MAX_CONCURRENCY = 1024  # requests in flight, one thread each; servers queue beyond a few hundred anyway
 MAX_TIMEOUT = 86400.0  # seconds per request: a day
@@ -130,11 +121,6 @@ def _recipe_name(text: str) -> str:
         ) from None
 
 
-def _split_or_name(dataset: str) -> str:
-    """The split of a project dataset, else the dataset's own name (a file's stem): the output folder's name."""
-    return split_of(dataset) or (Path(dataset).stem if dataset.endswith((".json", ".jsonl")) else dataset)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m infer",
@@ -205,75 +191,9 @@ def _main(argv: list[str] | None) -> int:
         parser.error("give --name (output under saves/<name>/) or --output")
     if args.output and args.output.endswith(("/", os.sep)):
         parser.error(f"argument --output: {args.output!r} names a folder; give a file path")
-    if args.dataset and args.split and _split_or_name(args.dataset) != args.split:
+    if args.dataset and args.split and split_or_name(args.dataset) != args.split:
         parser.error(f"--dataset {args.dataset} and --split {args.split} disagree; give one of them")
-    output = None
-    try:
-        recipe = recipe_defaults(args.name, args.recipe_dir)
-        split = args.split or (_split_or_name(args.dataset) if args.dataset else REPORTING_SPLIT)
-        dataset = args.dataset or dataset_for_split(split, recipe.dataset)
-        path, columns = resolve_dataset(dataset, args.dataset_dir)
-        records = load_records(path, columns)
-        output = Path(args.output) if args.output else predictions_file(recipe_save_dir(args.name), split, API_SUFFIX)
-        check_output(output, path)  # before the first request: a folder or a read-only place fails now
-    except (DataError, RecipeError, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("stopped (interrupted) before the first request", file=sys.stderr)
-        return 130
-    max_tokens, extra_body = recipe.request_max_tokens(args.max_tokens), recipe.request_extra_body(args.extra_body)
-    try:
-        client = Client(
-            base_url=args.base_url,
-            model=args.model,
-            max_tokens=max_tokens,
-            system=args.system,
-            extra_body=extra_body,
-            timeout=args.timeout,
-            max_retries=args.max_retries,
-            backoff=args.backoff,
-            concurrency=args.concurrency,
-        )
-    except RequestError as exc:  # an API key or a proxy setting that cannot be used
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    sidecar = progress_path(output)
-    try:
-        client.choose_model(args.name)
-        settings = {
-            "model": client.model,
-            "max_tokens": max_tokens,
-            "system": args.system,
-            "extra_body": extra_body,
-            "dataset": str(path),
-            "base_url": args.base_url,
-        }
-        print(
-            f"{dataset} ({path}, {len(records)} records) -> {output}\n"
-            f"  model {client.model} at {args.base_url}, greedy, max_tokens {max_tokens}"
-            + (f", extra body {json.dumps(extra_body)}" if extra_body else ""),
-            file=sys.stderr,
-        )
-        summary = run(
-            records, output, client, settings, args.concurrency, args.restart, args.limit, not args.no_progress_bar
-        )
-    except (ProgressError, RequestError, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        kept = f"; the answers so far are kept in {sidecar}" if sidecar.exists() else ""
-        print(f"stopped (interrupted){kept}; rerun the same command to resume", file=sys.stderr)
-        return 130
-    except OSError as exc:  # anything not foreseen above still names its path
-        print(f"error: {os_problem(output, exc)}", file=sys.stderr)
-        return 1
-    finally:
-        client.close()
-    lines, status = summary.closing(max_tokens, sidecar, args.limit)
-    for line in lines:
-        print(line, file=sys.stderr)
-    return status
+    return predict_job(args)
 
 
 if __name__ == "__main__":
