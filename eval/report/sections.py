@@ -193,7 +193,7 @@ def comparison_section(metrics: dict, baselines: dict) -> list[str]:
     lines += [f"### Span F1 per class against the BERT-family baselines ({ref['split']})", ""]
     if split == ref["split"]:
         lines += [
-            span_baselines_table(metrics, ref, ()),
+            span_baselines_table(metrics, ref),
             "",
             f"Source: {md(ref['source'])}. Baseline figures have two decimals as published.",
             "",

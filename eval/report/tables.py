@@ -6,7 +6,6 @@ A new table is a function here that returns :func:`eval.report.markdown.table`; 
 
 from __future__ import annotations
 
-from typing import Sequence
 
 from cluener.labels import LABELS
 
@@ -93,15 +92,13 @@ def run_label(run: dict, this: dict | None) -> str:
     return f"{name} ({note(run)})" if is_partial(run) else name
 
 
-def span_baselines_table(metrics: dict, reference: dict, same_split: Sequence[dict]) -> str:
-    """Span F1 per class of the BERT-family baselines, this run, the other runs, and this run minus the best."""
+def span_baselines_table(metrics: dict, reference: dict) -> str:
+    """Span F1 per class of the BERT-family baselines, this run, and this run minus the best baseline (the other runs
+    are the index's: a run's report reads that run alone)."""
     rows: dict[str, list[str]] = {}
     for model in reference["models"]:
         rows[model["model"]] = [fmt(model["per_class"][lb]["f1"], 2) for lb in LABELS] + [fmt(model["micro_f1"], 2)]
-    for run in [metrics, *same_split]:
-        rows[run_label(run, metrics)] = [class_f1(run["span"], lb) for lb in LABELS] + [
-            fmt(run["span"]["micro_f1"])
-        ]
+    rows[run_label(metrics, metrics)] = [class_f1(metrics["span"], lb) for lb in LABELS] + [fmt(metrics["span"]["micro_f1"])]
     best = max(reference["models"], key=lambda m: m["micro_f1"])
     delta = [
         None if metrics["span"]["per_class"][lb].get("support") == 0 else metrics["span"]["per_class"][lb]["f1"]
@@ -133,25 +130,6 @@ def published_table(metrics: dict, baselines: dict) -> str:
             )
         )
     return table(("#", "system", "model", "split", "metric", "published F1", "this run", "Δ"), rows)
-
-
-def runs_table(metrics: dict, same_split: Sequence[dict], significance: dict | None = None) -> str:
-    """This run and the other runs on its split (complete runs first, then partial ones, each best official macro F1
-    first): scores, failed, hallucinated, and
-    the paired test against the best run (:func:`eval.compare.significance_vs_best`)."""
-    runs = [metrics, *sorted(same_split, key=lambda r: (is_partial(r), -r["official"]["macro_f1"]))]
-    significance = significance or {}
-    rows = [
-        (
-            run_label(r, metrics),
-            *(fmt(metric_value(r, score.key)) for score in SCORES),
-            r["parse"]["failed"],
-            r["parse"]["hallucinated"],
-            md(significance.get(r["name"], "—")),
-        )
-        for r in runs
-    ]
-    return table(("run", *(score.label for score in SCORES), "failed", "hallucinated", "vs best run"), rows)
 
 
 def family_tables(metrics: dict) -> list[tuple[str, str, str]]:
