@@ -52,7 +52,9 @@ from benchmarks.predict_lengths import (
 )
 
 from cluener.files import atomic_write_json, atomic_write_text
-from cluener.layout import DATA_DIR, SAVES_DIR, data_file, dataset_for_split, read_recipe
+from cluener.layout import (
+    ALPACA_COLUMNS, DATA_DIR, RECIPE_DIR, SAVES_DIR, data_file, dataset_for_split, read_recipe, recipe_path,
+)  # fmt: skip
 from cluener.prompts import build_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,11 +64,11 @@ REQUEST_TIMEOUT = 600.0
 
 
 def predict_recipes() -> list[str]:
-    return [r for r in gpu_recipes() if (ROOT / "yaml_configs" / "predict" / f"{r}.yaml").is_file()]
+    return [r for r in gpu_recipes() if recipe_path("predict", r, ROOT / RECIPE_DIR).is_file()]
 
 
 def split_rows(recipe: str, split: str) -> list[dict]:
-    predict = read_recipe("predict", recipe, ROOT / "yaml_configs")
+    predict = read_recipe("predict", recipe, ROOT / RECIPE_DIR)
     dataset = dataset_for_split(split, predict.get("eval_dataset"))
     path = data_file(dataset, ROOT / DATA_DIR)
     if not path.is_file():
@@ -80,7 +82,7 @@ def gold_lengths(recipe: str, rows: list[dict], tokenizer_dir: Path) -> list[int
     from llamafactory.hparams import DataArguments
     from transformers import AutoTokenizer
 
-    predict = read_recipe("predict", recipe, ROOT / "yaml_configs")
+    predict = read_recipe("predict", recipe, ROOT / RECIPE_DIR)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     template = get_template_and_fix_tokenizer(
         tokenizer, DataArguments(template=predict["template"], enable_thinking=predict.get("enable_thinking", True)))
@@ -102,7 +104,7 @@ def write_buckets(rows: list[dict], groups: list[list[int]], data_dir: Path) -> 
         name = f"bench_bucket_{k}"
         atomic_write_json(data_dir / f"{name}.json", [rows[i] for i in group])
         info[name] = {"file_name": f"{name}.json", "formatting": "alpaca",
-                      "columns": {"prompt": "instruction", "query": "input", "response": "output"}}
+                      "columns": dict(ALPACA_COLUMNS)}
         names.append(name)
     atomic_write_json(data_dir / "dataset_info.json", info)
     return names
@@ -281,7 +283,7 @@ def vllm_reason(dry_run: bool) -> str | None:
 def bench(recipe: str, dry_run: bool, limit: int | None, count: int, concurrency: int, api_concurrency: int,
           out: Path, gpu: str | None) -> dict:
     config = load_recipe(recipe)
-    predict = read_recipe("predict", recipe, ROOT / "yaml_configs")
+    predict = read_recipe("predict", recipe, ROOT / RECIPE_DIR)
     shape, params = check_params(recipe)
     work = ROOT / SAVES_DIR / "bench-predict" / recipe
     shutil.rmtree(work, ignore_errors=True)

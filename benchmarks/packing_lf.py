@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.bench_gpu import build_model, check_params, load_recipe
+from benchmarks.padding import grouped_order, random_order
 
 from cluener.files import atomic_write_json
 
@@ -74,14 +75,6 @@ def computed_tokens(dataset, collator, order: list[int], batch: int) -> int:
 
 def real_tokens(dataset) -> int:
     return sum(sum(1 for m in mask if m != 0) for mask in dataset["attention_mask"])
-
-
-def grouped(dataset, batch: int) -> list[int]:
-    import torch
-    from transformers.trainer_pt_utils import get_length_grouped_indices
-
-    lengths = [len(ids) for ids in dataset["input_ids"]]
-    return get_length_grouped_indices(lengths, batch, generator=torch.Generator().manual_seed(42))
 
 
 def example_losses(model, features: dict, segments: list[list[int]]) -> list[float]:
@@ -150,8 +143,6 @@ def padded_loss_check(model, dataset, collator, order: list[int], batch: int) ->
 def measure(recipe: str, cutoffs: list[int], loss_packs: int, max_samples: int | None = None,
             dataset_dir: Path = ROOT) -> dict:
     """The knobs of ``recipe`` on the train set of ``dataset_dir`` (its dataset_info.json and data/)."""
-    import random
-
     from llamafactory.model import load_model
 
     config = load_recipe(recipe)
@@ -166,9 +157,8 @@ def measure(recipe: str, cutoffs: list[int], loss_packs: int, max_samples: int |
         model = load_model(collator.tokenizer, model_args, finetuning_args, is_trainable=False)
         model.config._attn_implementation = "sdpa"
         real = real_tokens(plain)
-        order = grouped(plain, batch)
-        shuffled = list(range(len(plain)))
-        random.Random(42).shuffle(shuffled)
+        order = grouped_order([len(ids) for ids in plain["input_ids"]], batch)  # the same orders as padding.py's
+        shuffled = random_order(len(plain))
         result = {"recipe": recipe, "template": config["template"], "batch": batch, "examples": len(plain),
                   "cutoff_len": int(config["cutoff_len"]),
                   "random": round(real / computed_tokens(plain, collator, shuffled, batch), 4),

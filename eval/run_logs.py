@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from cluener.layout import TENSORBOARD_DIR
+from provenance.run_record import UNKNOWN
 
 EVENT_FILES = "events.out.tfevents.*"  # TensorBoard's naming of an event file
-UNKNOWN = "unknown"
 
 
 def event_folders(run_dir: Path) -> list[Path]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cluener.layout import REPORTING_SPLIT, RecipeError, dataset_parts, recipe_dataset
+from cluener.layout import DEFAULT_VARIANT, REPORTING_SPLIT, RecipeError, dataset_parts, recipe_dataset
 from cluener.prompts import PROMPTS, build_prompt
 
 RAW = "--raw"
@@ -63,7 +63,7 @@ def main() -> int:
 
             run_chat()
         else:
-            sentence_chat(instruction_of(sys.argv[1]) if len(sys.argv) > 1 else PROMPTS["default"])
+            sentence_chat(instruction_of(sys.argv[1]) if len(sys.argv) > 1 else PROMPTS[DEFAULT_VARIANT])
     except EOFError:  # the input ended (a pipe, Ctrl-D) before `exit`: the same as typing it
         print("\n(end of input: chat closed)", flush=True)
     except KeyboardInterrupt:
