@@ -44,8 +44,11 @@ def short_duration(text: Any) -> str | None:
     match = _TIMEDELTA.match(str(text).strip())
     if not match:
         return None
-    hours = int(match["days"] or 0) * 24 + int(match["h"])
-    minutes, seconds = int(match["m"]), int(match["s"])
+    return _hms((int(match["days"] or 0) * 24 + int(match["h"])) * 3600 + int(match["m"]) * 60 + int(match["s"]))
+
+
+def _hms(total_seconds: int) -> str:
+    hours, minutes, seconds = total_seconds // 3600, total_seconds // 60 % 60, total_seconds % 60
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
@@ -132,8 +135,7 @@ class Display:
                 self.stream.write(line + "\n")
             self.line = line
         if self.tty:
-            seconds = int(time.monotonic() - self._started)
-            elapsed = short_duration(f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
+            elapsed = _hms(int(time.monotonic() - self._started))
             self.stream.write(f"\r{self.line or self.label + ': starting'} ({elapsed} elapsed)\x1b[K")
             self._shown = True
         self.stream.flush()

@@ -122,18 +122,21 @@ def span_counts(sentences: Sequence[Sentence]) -> np.ndarray:
                               [{tuple(e) for e in x.pred_spans} for x in sentences])  # fmt: skip
 
 
-OFFICIAL = Family(
-    "official", official_counts, exact_scores, lambda totals: Scores("official", totals).as_dict(),
-    fields=(
+def exact_family(section: str, count, fields: tuple[ScoreField, ...]) -> Family:
+    """An exact-match family: ``(n, 3, 10)`` tp / fp / fn counts, micro and macro scores, a :class:`Scores` section."""
+    return Family(section, count, exact_scores, lambda totals: Scores(section, totals).as_dict(), fields=fields)
+
+
+OFFICIAL = exact_family(
+    "official", official_counts, fields=(
         ScoreField("official.macro_f1", "official macro F1", "CLUENER score.py: per sentence and type, sets of entity "
                    "strings; F1 per type, mean over the 10 types (leaderboard Overall@Macro)", headline=True, short="macro"),
         ScoreField("official.micro_f1", "official micro F1", "the same string sets, counts pooled over types (what LLM "
                    "papers quote as F1)", headline=True, short="micro"),
     ),
 )  # fmt: skip
-SPAN = Family(
-    "span", span_counts, exact_scores, lambda totals: Scores("span", totals).as_dict(),
-    fields=(
+SPAN = exact_family(
+    "span", span_counts, fields=(
         ScoreField("span.micro_f1", "span micro F1", "(type, start, end) exact match, pooled (BERT-family tables, "
                    "seqeval strict IOB2)", headline=True, short="span micro"),
         ScoreField("span.macro_f1", "span macro F1", "(type, start, end) exact match, F1 per type, mean over the 10 "

@@ -231,8 +231,9 @@ def _files_named(top: Path, name: str) -> tuple[list[Path], list[tuple[str, str]
 
 
 def up_to_date_metrics(pred_path: Path, report_dir: Path) -> dict | None:
-    """The metrics of ``report_dir`` when it holds a complete report of exactly this predictions file (its sha256) and a
-    section for every metric family (a report older than a family is scored again), else None: the one up-to-date check (``python -m eval report`` and ``scripts/sweep.py`` skip such a run)."""
+    """The metrics of ``report_dir`` when it holds a complete report of exactly this predictions file (its sha256)
+    and a section for every metric family (a report older than a family is scored again), else None: the one
+    up-to-date check (``python -m eval report`` and ``scripts/sweep.py`` skip such a run)."""
     metrics_path = report_dir / REPORT_FILES["metrics"]
     if not metrics_path.is_file():
         return None
